@@ -1,0 +1,30 @@
+# policylist: the two commands are `make run` (main job on embedded data) and `make test`.
+SWIFT ?= swift
+CONFIG ?= release
+BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
+
+.PHONY: deps build run test lint bench fuzz clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+# The main job: the final publication pipeline on the embedded data, into out/.
+run: build
+	scripts/run-main $(BIN)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+# Unit, end-to-end and peer tests; the end-to-end tests run the built debug executables.
+test: deps lint
+	$(SWIFT) build
+	POLICYLIST_BIN_DIR=$$($(SWIFT) build --show-bin-path) POLICYLIST_VENV=$(CURDIR)/.venv $(SWIFT) test
+
+bench: build
+	bench/run $(BIN)
+
+clean:
+	rm -rf .build out bench/work

@@ -1,0 +1,3 @@
+import PolicyListCLI
+
+await runMain("policylist-ingest") { _ in .ok }
