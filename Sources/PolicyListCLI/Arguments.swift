@@ -1,3 +1,5 @@
+import PolicyListCore
+
 /// One option of a command's specification.
 public struct OptionSpec: Sendable {
     /// Long name without dashes, e.g. `db`.

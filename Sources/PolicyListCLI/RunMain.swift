@@ -1,3 +1,5 @@
+import PolicyListCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -16,7 +16,8 @@ public enum ExitCode: Int32, Sendable {
     case tempFail = 75
 }
 
-/// An error that knows its exit code and its one-line message.
+/// An error that knows its exit code and its one-line message. Lives in Core so every library can say
+/// what its failures mean for the process without importing the CLI.
 public protocol ExitCodeError: Error {
     /// The exit code the process ends with.
     var exitCode: ExitCode { get }
