@@ -107,7 +107,8 @@ public struct ParsedArguments: Sendable {
     public func int(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {
         guard let raw = value(name) else { return fallback }
         guard let parsed = Int(raw), range.contains(parsed) else {
-            throw UsageError("--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(raw)'")
+            throw UsageError(
+                "--\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not '\(raw)'")
         }
         return parsed
     }
@@ -121,7 +122,8 @@ public func helpText(usage: [String], about: String, specs: [OptionSpec], footer
         let pad = max(1, 30 - left.count)
         out += left + String(repeating: " ", count: pad) + spec.help + (spec.repeatable ? " (repeatable)" : "") + "\n"
     }
-    out += "\nEXIT CODES:\n  0 ok, 1 failure, 64 usage, 65 some input rejected, 69 unavailable, 74 I/O, 75 temporary (retry)\n"
+    out +=
+        "\nEXIT CODES:\n  0 ok, 1 failure, 64 usage, 65 some input rejected, 69 unavailable, 74 I/O, 75 temporary (retry)\n"
     if !footer.isEmpty { out += "\n" + footer + "\n" }
     return out
 }

@@ -1,0 +1,413 @@
+/// A duplicated key found while reading an object.
+public struct DuplicateKey: Sendable, Equatable {
+    /// Path of the object holding the key, e.g. `policies` (empty for the top level).
+    public let path: String
+    /// The duplicated key.
+    public let key: String
+    /// Byte offset of the repeated key.
+    public let offset: Int
+    /// Byte offset of the first occurrence.
+    public let firstOffset: Int
+    /// Whether both values are identical (a harmless repeat) or differ (ambiguous input).
+    public let identical: Bool
+}
+
+/// A document read by `StrictJSONReader`, with what it noticed on the way.
+public struct JSONDocument: Sendable {
+    /// The top-level value; objects keep every member, duplicates included, in document order.
+    public let value: JSONValue
+    /// Keys that occur more than once in one object.
+    public let duplicates: [DuplicateKey]
+}
+
+/// A syntax error: where, and what was expected there.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Byte offset of the problem.
+    public let offset: Int
+    /// 1-based line of the problem.
+    public let line: Int
+    /// 1-based column (in bytes) of the problem.
+    public let column: Int
+    /// What was expected or what is wrong.
+    public let reason: String
+
+    /// `byte 4711 (line 20:5): expected ',' or '}' after an object member`.
+    public var description: String { "byte \(offset) (line \(line):\(column)): \(reason)" }
+}
+
+/// A strict JSON reader (RFC 8259) written for inputs we must not misread: it rejects trailing commas,
+/// invalid UTF-8, a byte order mark, lone surrogates, control characters in strings, trailing data and nesting
+/// beyond a limit, and it reports duplicate keys with byte offsets (Foundation's decoders keep one silently).
+public enum StrictJSONReader {
+    /// Default nesting limit (objects and arrays).
+    public static let defaultMaxDepth = 64
+
+    /// Reads one JSON document from `bytes`.
+    public static func read(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONDocument {
+        let outcome: Result<JSONDocument, JSONSyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(bytes: buffer, maxDepth: maxDepth)
+            do throws(JSONSyntaxError) {
+                let value = try parser.parseDocument()
+                return .success(JSONDocument(value: value, duplicates: parser.duplicates))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// Computes the 1-based line and column of a byte offset.
+    public static func lineAndColumn(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
+        var line = 1
+        var lineStart = 0
+        var index = 0
+        let end = min(offset, bytes.count)
+        while index < end {
+            if bytes[index] == 0x0A {
+                line += 1
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        return (line, offset - lineStart + 1)
+    }
+}
+
+private struct Parser {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
+    var pos = 0
+    var depth = 0
+    var path: [String] = []
+    var duplicates: [DuplicateKey] = []
+
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    func fail(_ reason: String, at offset: Int? = nil) -> JSONSyntaxError {
+        let location = offset ?? pos
+        let (line, column) = StrictJSONReader.lineAndColumn(of: location, in: bytes)
+        return JSONSyntaxError(offset: location, line: line, column: column, reason: reason)
+    }
+
+    func describeByte(at offset: Int) -> String {
+        guard offset < bytes.count else { return "end of input" }
+        let byte = bytes[offset]
+        if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+        return "byte 0x" + String(byte, radix: 16, uppercase: true)
+    }
+
+    mutating func skipWhitespace() {
+        while pos < bytes.count {
+            switch bytes[pos] {
+            case 0x20, 0x09, 0x0A, 0x0D: pos += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
+            throw fail("unexpected UTF-8 byte order mark; expected a JSON value", at: 0)
+        }
+        skipWhitespace()
+        if pos >= bytes.count { throw fail("empty input; expected a JSON value") }
+        let value = try parseValue()
+        skipWhitespace()
+        if pos < bytes.count {
+            throw fail("expected end of input after the top-level value, found \(describeByte(at: pos))")
+        }
+        return value
+    }
+
+    mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+        guard pos < bytes.count else { throw fail("unexpected end of input; expected a value") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default:
+            if bytes[pos] == UInt8(ascii: "<") {
+                throw fail("found '<' (HTML?); expected a JSON value")
+            }
+            throw fail("expected a value, found \(describeByte(at: pos))")
+        }
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+        let count = literal.utf8CodeUnitCount
+        let start = pos
+        guard pos + count <= bytes.count else { throw fail("expected '\(literal)'", at: start) }
+        let base = literal.utf8Start
+        for index in 0..<count where bytes[pos + index] != base[index] {
+            throw fail("expected '\(literal)'", at: start)
+        }
+        pos += count
+    }
+
+    mutating func enter() throws(JSONSyntaxError) {
+        depth += 1
+        if depth > maxDepth { throw fail("nesting deeper than \(maxDepth) levels") }
+    }
+
+    mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        pos += 1
+        var members: [JSONMember] = []
+        var seen: [String: Int] = [:]
+        skipWhitespace()
+        if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
+            pos += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else {
+                if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
+                    throw fail("trailing comma before '}'; expected a string key")
+                }
+                throw fail("expected a string key, found \(describeByte(at: pos))")
+            }
+            let keyOffset = pos
+            let key = try parseString()
+            skipWhitespace()
+            guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else {
+                throw fail("expected ':' after key \"\(key)\", found \(describeByte(at: pos))")
+            }
+            pos += 1
+            skipWhitespace()
+            path.append(key)
+            let value = try parseValue()
+            path.removeLast()
+            if let firstIndex = seen[key] {
+                let first = members[firstIndex]
+                duplicates.append(
+                    DuplicateKey(
+                        path: path.joined(separator: "."), key: key, offset: keyOffset, firstOffset: first.offset,
+                        identical: first.value == value))
+            } else {
+                seen[key] = members.count
+            }
+            members.append(JSONMember(key, value, offset: keyOffset))
+            skipWhitespace()
+            guard pos < bytes.count else { throw fail("unexpected end of input; expected ',' or '}'") }
+            if bytes[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if bytes[pos] == UInt8(ascii: "}") {
+                pos += 1
+                depth -= 1
+                return .object(members)
+            }
+            throw fail("expected ',' or '}' after the value of \"\(key)\", found \(describeByte(at: pos))")
+        }
+    }
+
+    mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        try enter()
+        pos += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if pos < bytes.count && bytes[pos] == UInt8(ascii: "]") {
+            pos += 1
+            depth -= 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            if pos < bytes.count && bytes[pos] == UInt8(ascii: "]") {
+                throw fail("trailing comma before ']'; expected a value")
+            }
+            path.append("[\(elements.count)]")
+            elements.append(try parseValue())
+            path.removeLast()
+            skipWhitespace()
+            guard pos < bytes.count else { throw fail("unexpected end of input; expected ',' or ']'") }
+            if bytes[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if bytes[pos] == UInt8(ascii: "]") {
+                pos += 1
+                depth -= 1
+                return .array(elements)
+            }
+            throw fail("expected ',' or ']' in an array, found \(describeByte(at: pos))")
+        }
+    }
+
+    mutating func parseNumber() throws(JSONSyntaxError) -> String {
+        let start = pos
+        if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
+        guard pos < bytes.count, isDigit(bytes[pos]) else { throw fail("expected a digit in a number") }
+        if bytes[pos] == UInt8(ascii: "0") {
+            pos += 1
+            if pos < bytes.count && isDigit(bytes[pos]) { throw fail("leading zero in a number", at: start) }
+        } else {
+            while pos < bytes.count && isDigit(bytes[pos]) { pos += 1 }
+        }
+        if pos < bytes.count && bytes[pos] == UInt8(ascii: ".") {
+            pos += 1
+            guard pos < bytes.count, isDigit(bytes[pos]) else { throw fail("expected a digit after '.'") }
+            while pos < bytes.count && isDigit(bytes[pos]) { pos += 1 }
+        }
+        if pos < bytes.count && (bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E")) {
+            pos += 1
+            if pos < bytes.count && (bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-")) { pos += 1 }
+            guard pos < bytes.count, isDigit(bytes[pos]) else { throw fail("expected a digit in an exponent") }
+            while pos < bytes.count && isDigit(bytes[pos]) { pos += 1 }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+    }
+
+    func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+        let open = pos
+        pos += 1
+        let start = pos
+        var ascii = true
+        // Fast scan: find the closing quote; fall back to the slow path on the first escape.
+        while pos < bytes.count {
+            let byte = bytes[pos]
+            if byte == UInt8(ascii: "\"") {
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<pos])
+                pos += 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
+                guard let text = String(validating: slice, as: UTF8.self) else {
+                    throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: start, to: pos - 1))
+                }
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { return try parseEscapedString(open: open, start: start) }
+            if byte < 0x20 {
+                throw fail("control character 0x\(String(byte, radix: 16)) in a string; expected \\u escape")
+            }
+            if byte >= 0x80 { ascii = false }
+            pos += 1
+        }
+        throw fail("unterminated string", at: open)
+    }
+
+    func firstInvalidUTF8(from start: Int, to end: Int) -> Int {
+        var index = start
+        while index < end {
+            let byte = bytes[index]
+            let length: Int
+            switch byte {
+            case 0x00..<0x80: length = 1
+            case 0xC2..<0xE0: length = 2
+            case 0xE0..<0xF0: length = 3
+            case 0xF0..<0xF5: length = 4
+            default: return index
+            }
+            if index + length > end { return index }
+            let slice = UnsafeBufferPointer(rebasing: bytes[index..<index + length])
+            if String(validating: slice, as: UTF8.self) == nil { return index }
+            index += length
+        }
+        return start
+    }
+
+    mutating func parseEscapedString(open: Int, start: Int) throws(JSONSyntaxError) -> String {
+        var scalars = String.UnicodeScalarView()
+        // Copy what the fast scan already passed.
+        let prefix = UnsafeBufferPointer(rebasing: bytes[start..<pos])
+        guard let head = String(validating: prefix, as: UTF8.self) else {
+            throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: start, to: pos))
+        }
+        scalars.append(contentsOf: head.unicodeScalars)
+        var runStart = pos
+        func flush(_ parser: Parser, _ from: Int, _ to: Int, into view: inout String.UnicodeScalarView) -> Bool {
+            if from == to { return true }
+            let slice = UnsafeBufferPointer(rebasing: parser.bytes[from..<to])
+            guard let run = String(validating: slice, as: UTF8.self) else { return false }
+            view.append(contentsOf: run.unicodeScalars)
+            return true
+        }
+        while pos < bytes.count {
+            let byte = bytes[pos]
+            if byte == UInt8(ascii: "\"") {
+                guard flush(self, runStart, pos, into: &scalars) else {
+                    throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: runStart, to: pos))
+                }
+                pos += 1
+                return String(scalars)
+            }
+            if byte < 0x20 {
+                throw fail("control character 0x\(String(byte, radix: 16)) in a string; expected \\u escape")
+            }
+            if byte != UInt8(ascii: "\\") {
+                pos += 1
+                continue
+            }
+            guard flush(self, runStart, pos, into: &scalars) else {
+                throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: runStart, to: pos))
+            }
+            let escapeAt = pos
+            pos += 1
+            guard pos < bytes.count else { break }
+            let code = bytes[pos]
+            pos += 1
+            switch code {
+            case UInt8(ascii: "\""): scalars.append("\"")
+            case UInt8(ascii: "\\"): scalars.append("\\")
+            case UInt8(ascii: "/"): scalars.append("/")
+            case UInt8(ascii: "b"): scalars.append("\u{08}")
+            case UInt8(ascii: "f"): scalars.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars.append("\n")
+            case UInt8(ascii: "r"): scalars.append("\r")
+            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "u"):
+                let unit = try parseHex4(escapeAt: escapeAt)
+                if unit >= 0xD800 && unit < 0xDC00 {
+                    guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u")
+                    else { throw fail("lone high surrogate \\u\(String(unit, radix: 16)) in a string", at: escapeAt) }
+                    pos += 2
+                    let low = try parseHex4(escapeAt: pos - 2)
+                    guard low >= 0xDC00 && low < 0xE000 else {
+                        throw fail("high surrogate not followed by a low surrogate", at: escapeAt)
+                    }
+                    let value = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+                    guard let scalar = Unicode.Scalar(value) else { throw fail("invalid \\u escape", at: escapeAt) }
+                    scalars.append(scalar)
+                } else if unit >= 0xDC00 && unit < 0xE000 {
+                    throw fail("lone low surrogate \\u\(String(unit, radix: 16)) in a string", at: escapeAt)
+                } else {
+                    guard let scalar = Unicode.Scalar(unit) else { throw fail("invalid \\u escape", at: escapeAt) }
+                    scalars.append(scalar)
+                }
+            default:
+                throw fail("invalid escape '\\\(Character(Unicode.Scalar(code)))' in a string", at: escapeAt)
+            }
+            runStart = pos
+        }
+        throw fail("unterminated string", at: open)
+    }
+
+    mutating func parseHex4(escapeAt: Int) throws(JSONSyntaxError) -> UInt16 {
+        guard pos + 4 <= bytes.count else { throw fail("truncated \\u escape", at: escapeAt) }
+        var value: UInt16 = 0
+        for _ in 0..<4 {
+            let byte = bytes[pos]
+            let digit: UInt16
+            switch byte {
+            case 0x30...0x39: digit = UInt16(byte - 0x30)
+            case 0x41...0x46: digit = UInt16(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt16(byte - 0x61 + 10)
+            default: throw fail("expected 4 hex digits after \\u", at: escapeAt)
+            }
+            value = value << 4 | digit
+            pos += 1
+        }
+        return value
+    }
+}

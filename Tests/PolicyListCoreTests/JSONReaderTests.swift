@@ -1,0 +1,102 @@
+import Testing
+
+@testable import PolicyListCore
+
+@Suite struct JSONReaderTests {
+    static let rejected: [(String, String, Int)] = [
+        ("", "empty input", 0),
+        ("   ", "empty input", 3),
+        ("{\"a\":1,}", "trailing comma before '}'", 7),
+        ("[1,2,]", "trailing comma before ']'", 5),
+        ("{\"a\":1", "expected ',' or '}'", 6),
+        ("{\"a\" 1}", "expected ':'", 5),
+        ("\u{FEFF}{}", "byte order mark", 0),
+        ("{} x", "expected end of input", 3),
+        ("[01]", "leading zero", 1),
+        ("[1.]", "expected a digit after '.'", 3),
+        ("[\"a\u{01}\"]", "control character", 3),
+        ("[\"\\x\"]", "invalid escape", 2),
+        ("[\"\\ud800\"]", "lone high surrogate", 2),
+        ("[\"\\udc00\"]", "lone low surrogate", 2),
+        ("<html></html>", "HTML", 0),
+        ("[tru]", "expected 'true'", 1),
+        ("\"abc", "unterminated string", 0),
+        ("{1:2}", "expected a string key", 1),
+    ]
+
+    @Test(arguments: rejected)
+    func rejectsMalformed(input: String, reason: String, offset: Int) {
+        #expect(throws: JSONSyntaxError.self) { try StrictJSONReader.read(Array(input.utf8)) }
+        do {
+            _ = try StrictJSONReader.read(Array(input.utf8))
+        } catch {
+            #expect(error.reason.contains(reason), "\(error.reason)")
+            #expect(error.offset == offset, "\(error)")
+        }
+    }
+
+    @Test func rejectsInvalidUTF8WithOffset() {
+        let bytes: [UInt8] = Array("{\"k\": \"ab".utf8) + [0xC3, 0x28] + Array("\"}".utf8)
+        do {
+            _ = try StrictJSONReader.read(bytes)
+            Issue.record("accepted invalid UTF-8")
+        } catch {
+            #expect(error.reason.contains("invalid UTF-8"))
+            #expect(error.offset == 9)
+        }
+    }
+
+    @Test func reportsLineAndColumn() {
+        do {
+            _ = try StrictJSONReader.read(Array("{\n  \"a\": 1,\n  \"b\": ]\n}".utf8))
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.column == 8)
+            #expect(error.description.hasPrefix("byte 19 (line 3:8): "))
+        }
+    }
+
+    @Test func nestingLimit() throws {
+        let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
+        #expect(throws: JSONSyntaxError.self) { try StrictJSONReader.read(Array(deep.utf8)) }
+        let ok = String(repeating: "[", count: 10) + String(repeating: "]", count: 10)
+        _ = try StrictJSONReader.read(Array(ok.utf8))
+    }
+
+    @Test func duplicateKeysAreReported() throws {
+        let text = "{\"p\": {\"a\": 1, \"b\": 2, \"a\": 1, \"b\": 3}}"
+        let document = try StrictJSONReader.read(Array(text.utf8))
+        #expect(document.duplicates.count == 2)
+        #expect(
+            document.duplicates[0] == DuplicateKey(path: "p", key: "a", offset: 23, firstOffset: 7, identical: true))
+        #expect(document.duplicates[1].key == "b")
+        #expect(document.duplicates[1].identical == false)
+        // Members are all kept, in order.
+        #expect(document.value["p"]?.objectMembers?.map(\.key) == ["a", "b", "a", "b"])
+    }
+
+    @Test func decodesEscapesAndUnicode() throws {
+        let text = #"["a\"b\\c\/\n\t\u00e9\ud83d\ude00", "é€😀", -0.5e+3, true, false, null, {}]"#
+        let document = try StrictJSONReader.read(Array(text.utf8))
+        let items = try #require(document.value.arrayValue)
+        #expect(items[0] == .string("a\"b\\c/\n\té😀"))
+        #expect(items[1] == .string("é€😀"))
+        #expect(items[2] == .number("-0.5e+3"))
+        #expect(items[3] == .bool(true))
+        #expect(items[5] == .null)
+        #expect(items[6] == .object([]))
+    }
+
+    @Test func pythonIndentedWriterMatchesJsonDumps() {
+        // Expected bytes from Python 3: json.dumps(v, indent=2)
+        let value: JSONValue = .object([
+            JSONMember("a", .array([])), JSONMember("b", .object([])),
+            JSONMember("c", .array([.string("é\u{7F}\u{01}\"\\/"), .string("😀"), .number("1"), .null, .bool(true)])),
+        ])
+        let expected =
+            "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    \"\\u00e9\\u007f\\u0001\\\"\\\\/\",\n    \"\\ud83d\\ude00\",\n    1,\n    null,\n    true\n  ]\n}"
+        #expect(JSONWriter.pythonIndented(value) == expected)
+        #expect(
+            JSONWriter.compact(value) == "{\"a\":[],\"b\":{},\"c\":[\"é\u{7F}\\u0001\\\"\\\\/\",\"😀\",1,null,true]}")
+    }
+}
