@@ -78,7 +78,8 @@ import Testing
         #expect(
             result.list.policies[3].value
                 == .explicit(PolicyDefinition(mode: .testing, mxs: ["mx1.d.example", "mx2.d.example"])))
-        #expect(result.list.policies[0].value == Self.baseline().policies[0].value)  // a queued row never rewrites a listed entry
+        // A queued row never rewrites a listed entry.
+        #expect(result.list.policies[0].value == Self.baseline().policies[0].value)
         #expect(result.counts.added == 2)
         #expect(result.appliedFreezePromotion)
         // The promotion does not run twice.

@@ -30,7 +30,9 @@ public enum QueueExport {
         var rejected = errors.map { InputProblem(location: "line \($0.line)", reason: $0.reason) }
         var warnings: [InputProblem] = []
         guard let head = records.first else {
-            rejected.append(InputProblem(location: "line 1", reason: "empty file; expected the header \(header.joined(separator: ","))"))
+            rejected.append(
+                InputProblem(
+                    location: "line 1", reason: "empty file; expected the header \(header.joined(separator: ","))"))
             return ([], rejected, warnings)
         }
         let names = head.fields.map { $0 ?? "" }
@@ -41,7 +43,8 @@ public enum QueueExport {
             rejected.append(
                 InputProblem(
                     location: "line \(head.line)",
-                    reason: "header lacks \(missing.joined(separator: ", ")); expected \(header.joined(separator: ","))"))
+                    reason: "header lacks \(missing.joined(separator: ", ")); expected \(header.joined(separator: ","))"
+                ))
             return ([], rejected, warnings)
         }
         var rows: [QueueRow] = []
@@ -53,7 +56,8 @@ public enum QueueExport {
                 return record.fields[index]
             }
             guard record.fields.count == names.count else {
-                rejected.append(InputProblem(location: location, reason: "\(record.fields.count) fields; expected \(names.count)"))
+                rejected.append(
+                    InputProblem(location: location, reason: "\(record.fields.count) fields; expected \(names.count)"))
                 continue
             }
             guard let rawDomain = field("domain"), !rawDomain.isEmpty else {
@@ -62,7 +66,8 @@ public enum QueueExport {
             }
             let domain = HostSyntax.lowercased(rawDomain.hasSuffix(".") ? String(rawDomain.dropLast()) : rawDomain)
             guard HostSyntax.isSchemaName(domain) else {
-                rejected.append(InputProblem(location: location, reason: "domain \"\(rawDomain)\" is not a valid domain name"))
+                rejected.append(
+                    InputProblem(location: location, reason: "domain \"\(rawDomain)\" is not a valid domain name"))
                 continue
             }
             guard let statusText = field("status"), let state = QueueState(rawValue: statusText) else {
@@ -73,7 +78,10 @@ public enum QueueExport {
                 continue
             }
             guard keys.insert(domain + "\u{0}" + statusText).inserted else {
-                rejected.append(InputProblem(location: location, reason: "second row for (\(domain), \(statusText)); the primary key is (domain, status)"))
+                rejected.append(
+                    InputProblem(
+                        location: location,
+                        reason: "second row for (\(domain), \(statusText)); the primary key is (domain, status)"))
                 continue
             }
             var mxs: [String] = []
@@ -82,7 +90,10 @@ public enum QueueExport {
                 let pattern = part.trimmingASCIISpaces()
                 if pattern.isEmpty { continue }
                 guard HostSyntax.isSchemaName(pattern, allowLeadingDot: true) else {
-                    rejected.append(InputProblem(location: location, reason: "MX pattern \"\(pattern)\" for \(domain) is not a valid host name pattern"))
+                    rejected.append(
+                        InputProblem(
+                            location: location,
+                            reason: "MX pattern \"\(pattern)\" for \(domain) is not a valid host name pattern"))
                     bad = true
                     break
                 }
@@ -92,13 +103,16 @@ public enum QueueExport {
             var weeks = 4
             if let text = field("queue_weeks"), !text.isEmpty {
                 guard let value = Int(text) else {
-                    rejected.append(InputProblem(location: location, reason: "queue_weeks \"\(text)\" is not an integer"))
+                    rejected.append(
+                        InputProblem(location: location, reason: "queue_weeks \"\(text)\" is not an integer"))
                     continue
                 }
                 weeks = value
                 if !(4..<52).contains(value) {
                     weeks = min(max(value, 4), 51)
-                    warnings.append(InputProblem(location: location, reason: "queue_weeks \(value) outside [4, 52); clamped to \(weeks)"))
+                    warnings.append(
+                        InputProblem(
+                            location: location, reason: "queue_weeks \(value) outside [4, 52); clamped to \(weeks)"))
                 }
             }
             var times: [String: Instant?] = [:]
@@ -133,7 +147,8 @@ public enum QueueExport {
         }
         switch TimestampParser.parse(string: normalized) {
         case .success(let time): return .success(time.instant)
-        case .failure(let error): return .failure(TimestampError(reason: error.reason.replacingOccurrences(of: normalized, with: text)))
+        case .failure(let error):
+            return .failure(TimestampError(reason: error.reason.replacingOccurrences(of: normalized, with: text)))
         }
     }
 }

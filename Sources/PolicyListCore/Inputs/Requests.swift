@@ -122,7 +122,8 @@ public enum RequestFile {
         }
         if let value = item["mode"] {
             guard let text = value.stringValue, let parsed = ListMode(rawValue: text) else {
-                return .failure(FileError(reason: "mode \(JSONWriter.compact(value)); expected \"testing\" or \"enforce\""))
+                return .failure(
+                    FileError(reason: "mode \(JSONWriter.compact(value)); expected \"testing\" or \"enforce\""))
             }
             mode = parsed
         }

@@ -18,7 +18,9 @@ public enum PostfixMap {
     /// a line or a field, whatever validated it before.
     public static func text(_ list: PolicyList) throws(UnsafeFieldError) -> String {
         let effective = list.effectiveByDomain()
-        let domains = list.policies.map(\.domain).sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
+        let domains = list.policies.map(\.domain).sorted {
+            Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value))
+        }
         let width = domains.map(\.count).max() ?? 0
         var lines: [String] = []
         lines.reserveCapacity(domains.count)

@@ -72,7 +72,8 @@ public enum PublicationGuard {
             if !allowShrink && previous.domains > 0 && list.policies.count < previous.domains {
                 let percent = Double(previous.domains - list.policies.count) * 100 / Double(previous.domains)
                 if percent > maxShrinkPercent {
-                    return .shrink(from: previous.domains, to: list.policies.count, percent: percent, limit: maxShrinkPercent)
+                    return .shrink(
+                        from: previous.domains, to: list.policies.count, percent: percent, limit: maxShrinkPercent)
                 }
             }
         }
@@ -104,12 +105,15 @@ public enum PublicationGuard {
         for entry in list.policies {
             if !seen.insert(entry.domain).inserted { problems.append("domain \(entry.domain) listed twice") }
             if !HostSyntax.isSchemaName(entry.domain) {
-                problems.append("domain \(JSONWriter.compact(.string(entry.domain))) does not match the schema's pattern")
+                problems.append(
+                    "domain \(JSONWriter.compact(.string(entry.domain))) does not match the schema's pattern")
             }
             switch entry.value {
             case .explicit(let definition): checkDefinition(definition, "policies.\(entry.domain)")
             case .alias(let name):
-                if !aliasNames.contains(name) { problems.append("policies.\(entry.domain): alias \(name) is not defined") }
+                if !aliasNames.contains(name) {
+                    problems.append("policies.\(entry.domain): alias \(name) is not defined")
+                }
             }
         }
         return problems
