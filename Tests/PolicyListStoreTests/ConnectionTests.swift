@@ -63,18 +63,29 @@ struct ConnectionTests {
         }
     }
 
-    @Test(
-        "opening a write-protected file for writing is an I/O-class error (74)",
-        .enabled(if: getuid() != 0, "root ignores file permissions"))
+    /// Root ignores permission bits, so as root the file is made immutable (`chattr +i`) instead.
+    @Test("opening a write-protected file for writing is an I/O-class error (74)")
     func writeProtectedFile() throws {
         try withTempDirectory { dir in
             let path = dir + "/s.sqlite"
             try Migrations.migrate(try Database(path: path), now: "2024-01-01T00:00:00Z")
             try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
+            let asRoot = getuid() == 0
+            if asRoot { try runChattr("+i", path) }
+            defer { if asRoot { try? runChattr("-i", path) } }
             let error = expectStoreError { _ = try Database(path: path) }
             #expect(error == .readOnlyFile(path: path))
             #expect(error?.exitCode == .ioError)
         }
+    }
+
+    private func runChattr(_ flag: String, _ path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        process.arguments = [flag, path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "chattr \(flag) \(path) failed")
     }
 
     @Test("a file that cannot be opened is an I/O-class error (74) naming the path")
