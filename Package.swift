@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
         .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore"]),
+        .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,368 @@
+extension MTASTS {
+    /// What the HTTPS fetch of `https://mta-sts.<domain>/.well-known/mta-sts.txt` returned besides the body.
+    public struct HTTPFacts: Sendable, Hashable {
+        /// The HTTP status code.
+        public var status: Int
+        /// The `Content-Type` header, `nil` when the response had none.
+        public var contentType: String?
+        /// The `Location` header of a redirect, if any (reported, never followed).
+        public var location: String?
+
+        /// Creates fetch facts; the defaults describe a plain `200 text/plain` answer.
+        public init(status: Int = 200, contentType: String? = "text/plain", location: String? = nil) {
+            self.status = status
+            self.contentType = contentType
+            self.location = location
+        }
+    }
+
+    /// The certificate the policy host presented (already PKIX-valid; only its DNS-IDs are checked here).
+    public struct CertificateFacts: Sendable, Hashable {
+        /// The host the certificate must be valid for: `mta-sts.<policy domain>`.
+        public var policyHost: String
+        /// The certificate's subjectAltName DNS-IDs.
+        public var dnsNames: [String]
+
+        /// Creates certificate facts.
+        public init(policyHost: String, dnsNames: [String]) {
+            self.policyHost = policyHost
+            self.dnsNames = dnsNames
+        }
+    }
+
+    /// The semantic content of a valid policy.
+    public struct ParsedPolicy: Sendable, Hashable {
+        /// Always `STSv1`.
+        public var version: String
+        /// The policy mode.
+        public var mode: Mode
+        /// Seconds the policy may be cached, 0…``MTASTS/maxMaxAge``.
+        public var maxAge: Int
+        /// The `mx` patterns in file order: raw under the strict profile; lower-cased, without a trailing dot
+        /// and with invalid entries dropped under the lenient one. Duplicates are kept.
+        public var mx: [String]
+
+        /// Creates a parsed policy.
+        public init(version: String = "STSv1", mode: Mode, maxAge: Int, mx: [String]) {
+            self.version = version
+            self.mode = mode
+            self.maxAge = maxAge
+            self.mx = mx
+        }
+    }
+
+    /// The verdict on one policy fetch under one profile.
+    public struct PolicyVerdict: Sendable, Hashable {
+        /// Why the policy is not usable (`nil` when valid): the first failing check in the order
+        /// fetch → size → BOM → line structure → version → mode → max_age → mx syntax → mx presence.
+        public var reason: Issue?
+        /// The policy's content, when valid.
+        public var parsed: ParsedPolicy?
+        /// Things worth counting that do not invalidate the policy (dropped or odd mx, repeated keys).
+        public var warnings: [Issue]
+
+        /// Whether the policy is usable.
+        public var isValid: Bool { reason == nil }
+
+        static func failure(_ reason: Issue, warnings: [Issue] = []) -> PolicyVerdict {
+            PolicyVerdict(reason: reason, parsed: nil, warnings: warnings)
+        }
+    }
+
+    /// Both verdicts on one policy fetch.
+    public struct PolicyVerdicts: Sendable, Hashable {
+        /// RFC 8461 §3.2/§3.3 read literally.
+        public var strict: PolicyVerdict
+        /// What widely deployed resolvers accept.
+        public var lenient: PolicyVerdict
+
+        /// The verdict under `profile`.
+        public subscript(profile: Profile) -> PolicyVerdict { profile == .strict ? strict : lenient }
+    }
+
+    /// Evaluates a fetched policy file under both profiles.
+    ///
+    /// - Parameters:
+    ///   - body: the response body, byte-exact.
+    ///   - http: status and media type of the response.
+    ///   - certificate: the policy host's certificate names, when the name check is to be made here.
+    public static func evaluatePolicy(
+        body: [UInt8], http: HTTPFacts = HTTPFacts(), certificate: CertificateFacts? = nil
+    ) -> PolicyVerdicts {
+        body.withUnsafeBufferPointer { evaluatePolicy(body: $0, http: http, certificate: certificate) }
+    }
+
+    /// Evaluates a fetched policy file held in a buffer (the zero-copy form of
+    /// ``evaluatePolicy(body:http:certificate:)-([UInt8],_,_)``).
+    public static func evaluatePolicy(
+        body: UnsafeBufferPointer<UInt8>, http: HTTPFacts = HTTPFacts(), certificate: CertificateFacts? = nil
+    ) -> PolicyVerdicts {
+        if let issue = fetchIssue(http: http, certificate: certificate) {
+            let verdict = PolicyVerdict.failure(issue)
+            return PolicyVerdicts(strict: verdict, lenient: verdict)
+        }
+        if body.count > maxPolicyBytes {
+            let verdict = PolicyVerdict.failure(Issue(.tooLarge, "\(body.count) bytes"))
+            return PolicyVerdicts(strict: verdict, lenient: verdict)
+        }
+        return PolicyVerdicts(strict: strictPolicy(body), lenient: lenientPolicy(body))
+    }
+
+    // MARK: Fetch checks (§3.3)
+
+    static func fetchIssue(http: HTTPFacts, certificate: CertificateFacts?) -> Issue? {
+        if (300..<400).contains(http.status) {
+            return Issue(.redirectNotFollowed, http.location.map { "\(http.status) to \($0)" } ?? "\(http.status)")
+        }
+        if http.status != 200 { return Issue(.httpStatusNot200, "\(http.status)") }
+        if let certificate, !certificateNameMatches(host: certificate.policyHost, dnsNames: certificate.dnsNames) {
+            return Issue(
+                .tlsNameMismatch,
+                "\(certificate.policyHost) not in [\(certificate.dnsNames.joined(separator: ", "))]")
+        }
+        guard let contentType = http.contentType else { return Issue(.contentTypeMissing) }
+        if !isTextPlain(contentType) { return Issue(.contentTypeNotTextPlain, contentType) }
+        return nil
+    }
+
+    private static let textPlain: [UInt8] = Array("text/plain".utf8)
+
+    /// Whether the media type (type/subtype before any `;`, case-insensitive) is `text/plain`; parameters,
+    /// charset included, are ignored (§3.2).
+    static func isTextPlain(_ contentType: String) -> Bool {
+        let bytes = contentType.utf8
+        let mediaType = bytes.prefix { $0 != 0x3B }
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
+        let trimmed = mediaType.drop(while: isSpace).reversed().drop(while: isSpace)
+        return trimmed.count == textPlain.count && trimmed.reversed().map(asciiLower).elementsEqual(textPlain)
+    }
+
+    // MARK: Field collection
+
+    private enum Key { case version, mode, maxAge, mx, other }
+
+    private static let keyVersion: [UInt8] = Array("version".utf8)
+    private static let keyMode: [UInt8] = Array("mode".utf8)
+    private static let keyMaxAge: [UInt8] = Array("max_age".utf8)
+
+    @inline(__always)
+    private static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
+        switch key.count {
+        case 2: return buf[key.lowerBound] == 0x6D && buf[key.lowerBound + 1] == 0x78 ? .mx : .other
+        case 4: return buf[key].elementsEqual(keyMode) ? .mode : .other
+        case 7:
+            if buf[key].elementsEqual(keyVersion) { return .version }
+            return buf[key].elementsEqual(keyMaxAge) ? .maxAge : .other
+        default: return .other
+        }
+    }
+
+    /// The fields of one policy as byte ranges into the body: the first `version`, `mode` and `max_age`,
+    /// every `mx`; repeated non-`mx` keys become warnings.
+    private struct Fields {
+        var version: Range<Int>?
+        var mode: Range<Int>?
+        var maxAge: Range<Int>?
+        var mx: [Range<Int>] = []
+        var warnings: [Issue] = []
+        var otherKeys: [(hash: UInt64, key: Range<Int>)] = []
+        var otherHashes: Set<UInt64> = []
+
+        init() { mx.reserveCapacity(4) }
+
+        mutating func add(_ buf: UnsafeBufferPointer<UInt8>, key: Range<Int>, value: Range<Int>, line: Int) {
+            switch classify(buf, key) {
+            case .mx: mx.append(value)
+            case .version:
+                if version == nil { version = value } else { duplicate(buf, key, line) }
+            case .mode:
+                if mode == nil { mode = value } else { duplicate(buf, key, line) }
+            case .maxAge:
+                if maxAge == nil { maxAge = value } else { duplicate(buf, key, line) }
+            case .other:
+                var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                for b in buf[key] { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+                if otherHashes.insert(hash).inserted {
+                    otherKeys.append((hash, key))
+                } else if otherKeys.contains(where: { $0.hash == hash && buf[$0.key].elementsEqual(buf[key]) }) {
+                    duplicate(buf, key, line)
+                } else {
+                    otherKeys.append((hash, key))
+                }
+            }
+        }
+
+        private mutating func duplicate(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>, _ line: Int) {
+            warnings.append(Issue(.duplicateKey, "\(makeString(buf[key])) (line \(line), first one used)"))
+        }
+    }
+
+    // MARK: Profile S
+
+    /// Profile S: the §3.2 ABNF. Structural errors (bare CR, blank line) anywhere win over per-line syntax
+    /// errors, which win over semantic ones; within a class the first one in the file decides.
+    static func strictPolicy(_ buf: UnsafeBufferPointer<UInt8>) -> PolicyVerdict {
+        let n = buf.count
+        if n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF { return .failure(Issue(.bom)) }
+        var fields = Fields()
+        var syntaxError: Issue?
+        var lineStart = 0
+        var line = 1
+        while true {
+            var lf = lineStart
+            while lf < n && buf[lf] != 0x0A { lf += 1 }
+            let isLast = lf == n
+            var end = lf
+            // CRLF ends a line; a CR anywhere else (also at the very end of the body) is a bare CR.
+            if !isLast && end > lineStart && buf[end - 1] == 0x0D { end -= 1 }
+            var i = lineStart
+            while i < end {
+                if buf[i] == 0x0D { return .failure(Issue(.bareCR, "line \(line)"), warnings: fields.warnings) }
+                i += 1
+            }
+            if lineStart == end {
+                if isLast && line > 1 { break }  // the optional terminator after the last line
+                return .failure(Issue(.blankLine, "line \(line)"), warnings: fields.warnings)
+            }
+            if syntaxError == nil {
+                syntaxError = strictLine(buf, lineStart..<end, line: line, into: &fields)
+            }
+            if isLast { break }
+            lineStart = lf + 1
+            line += 1
+        }
+        if let syntaxError { return .failure(syntaxError, warnings: fields.warnings) }
+        return semantics(buf, fields, strict: true)
+    }
+
+    /// Checks one non-empty line against `sts-policy-field *WSP` and records its field.
+    private static func strictLine(
+        _ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, line: Int, into fields: inout Fields
+    ) -> Issue? {
+        let start = range.lowerBound
+        var end = range.upperBound
+        if isWSP(buf[start]) { return Issue(.leadingWhitespace, "line \(line)") }
+        var colon = start
+        while colon < end && buf[colon] != 0x3A { colon += 1 }
+        if colon == end { return Issue(.noColon, "line \(line)") }
+        let key = start..<colon
+        if !isExtensionName(buf[key]) {
+            var keyEnd = colon
+            while keyEnd > start && isWSP(buf[keyEnd - 1]) { keyEnd -= 1 }
+            if keyEnd < colon && isExtensionName(buf[start..<keyEnd]) {
+                return Issue(.whitespaceBeforeColon, "line \(line)")
+            }
+            return Issue(.badKey, "line \(line): \(makeString(buf[key]))")
+        }
+        var valueStart = colon + 1
+        while valueStart < end && isWSP(buf[valueStart]) { valueStart += 1 }
+        while end > valueStart && isWSP(buf[end - 1]) { end -= 1 }
+        if valueStart == end { return Issue(.emptyValue, "line \(line)") }
+        var highBit = false
+        for index in valueStart..<end {
+            let b = buf[index]
+            if b < 0x20 || b == 0x7F { return Issue(.controlChar, "line \(line)") }
+            if b >= 0x80 { highBit = true }
+        }
+        if highBit && !isValidUTF8(buf[valueStart..<end]) { return Issue(.invalidUTF8, "line \(line)") }
+        fields.add(buf, key: key, value: valueStart..<end, line: line)
+        return nil
+    }
+
+    // MARK: Profile L
+
+    /// Profile L: LF-separated lines, one trailing CR removed, SP/HTAB trimmed around line, key and value;
+    /// empty and colon-less lines skipped; empty `mx` values skipped.
+    static func lenientPolicy(_ buf: UnsafeBufferPointer<UInt8>) -> PolicyVerdict {
+        let n = buf.count
+        var fields = Fields()
+        var lineStart = 0
+        var line = 1
+        while lineStart <= n {
+            var lf = lineStart
+            while lf < n && buf[lf] != 0x0A { lf += 1 }
+            var start = lineStart
+            var end = lf
+            if end > start && buf[end - 1] == 0x0D { end -= 1 }
+            while start < end && isWSP(buf[start]) { start += 1 }
+            while end > start && isWSP(buf[end - 1]) { end -= 1 }
+            var colon = start
+            while colon < end && buf[colon] != 0x3A { colon += 1 }
+            if colon < end {
+                var keyEnd = colon
+                while keyEnd > start && isWSP(buf[keyEnd - 1]) { keyEnd -= 1 }
+                var valueStart = colon + 1
+                while valueStart < end && isWSP(buf[valueStart]) { valueStart += 1 }
+                let key = start..<keyEnd
+                if !(classify(buf, key) == .mx && valueStart == end) {
+                    fields.add(buf, key: key, value: valueStart..<end, line: line)
+                }
+            }
+            lineStart = lf + 1
+            line += 1
+        }
+        return semantics(buf, fields, strict: false)
+    }
+
+    // MARK: Semantics (both profiles)
+
+    private static let stsV1: [UInt8] = Array("STSv1".utf8)
+    private static let enforceBytes: [UInt8] = Array("enforce".utf8)
+    private static let testingBytes: [UInt8] = Array("testing".utf8)
+    private static let noneBytes: [UInt8] = Array("none".utf8)
+
+    private static func semantics(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields, strict: Bool) -> PolicyVerdict {
+        var warnings = fields.warnings
+        guard let version = fields.version else { return .failure(Issue(.missingVersion), warnings: warnings) }
+        guard buf[version].elementsEqual(stsV1) else {
+            return .failure(Issue(.badVersion, makeString(buf[version])), warnings: warnings)
+        }
+        guard let modeRange = fields.mode else { return .failure(Issue(.missingMode), warnings: warnings) }
+        let mode: Mode
+        if buf[modeRange].elementsEqual(enforceBytes) {
+            mode = .enforce
+        } else if buf[modeRange].elementsEqual(testingBytes) {
+            mode = .testing
+        } else if buf[modeRange].elementsEqual(noneBytes) {
+            mode = .none
+        } else {
+            return .failure(Issue(.badMode, makeString(buf[modeRange])), warnings: warnings)
+        }
+        guard let maxAgeRange = fields.maxAge else { return .failure(Issue(.missingMaxAge), warnings: warnings) }
+        guard maxAgeRange.count <= 10, buf[maxAgeRange].allSatisfy(isDigit) else {
+            return .failure(Issue(.badMaxAge, makeString(buf[maxAgeRange])), warnings: warnings)
+        }
+        var maxAge = 0
+        for b in buf[maxAgeRange] { maxAge = maxAge * 10 + Int(b &- 0x30) }
+        if maxAge > maxMaxAge { return .failure(Issue(.maxAgeOutOfRange, "\(maxAge)"), warnings: warnings) }
+
+        var mx: [String] = []
+        mx.reserveCapacity(fields.mx.count)
+        for range in fields.mx {
+            let raw = buf[range]
+            if strict {
+                guard isMXPattern(raw) else {
+                    return .failure(Issue(.mxInvalidPattern, makeString(raw)), warnings: warnings)
+                }
+                if isIPv4Like(raw) { warnings.append(Issue(.mxIPLiteral, makeString(raw))) }
+                mx.append(makeString(raw))
+            } else {
+                var normalised = raw.lazy.map(asciiLower)[...]
+                if normalised.last == 0x2E { normalised = normalised.dropLast() }
+                guard isMXPattern(normalised) else {
+                    warnings.append(Issue(.mxDropped, makeString(raw)))
+                    continue
+                }
+                if isIPv4Like(normalised) {
+                    warnings.append(Issue(.mxDroppedIPLiteral, makeString(raw)))
+                    continue
+                }
+                mx.append(makeString(normalised))
+            }
+        }
+        if mode != .none && mx.isEmpty { return .failure(Issue(.missingMX), warnings: warnings) }
+        return PolicyVerdict(
+            reason: nil, parsed: ParsedPolicy(version: "STSv1", mode: mode, maxAge: maxAge, mx: mx),
+            warnings: warnings)
+    }
+}
