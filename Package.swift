@@ -4,12 +4,16 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
+/// One executable per stage, so a scheduler can run, retry and time each one; `policylist` runs pipelines.
+let stages = [
+    "policylist-ingest", "policylist-observe", "policylist-reconcile", "policylist-publish", "policylist-report",
+    "policylist",
+]
+
 let package = Package(
     name: "policylist",
     platforms: [.macOS(.v14)],
-    products: [
-        .executable(name: "policylist-ingest", targets: ["policylist-ingest"])
-    ],
+    products: stages.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // System libraries: a module map and a small shim header each.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -29,17 +33,26 @@ let package = Package(
             dependencies: ["PolicyListCore", "CZlib", "CCurl", "CResolv", "CCrypto"],
             swiftSettings: strict),
         .target(name: "PolicyListCLI", dependencies: ["PolicyListCore"], swiftSettings: strict),
-
-        .executableTarget(
-            name: "policylist-ingest",
+        // The stages' logic: composes Core (rules), Store (state) and IO (edges). Mains stay thin.
+        .target(
+            name: "PolicyListPipeline",
             dependencies: ["PolicyListCore", "PolicyListStore", "PolicyListIO", "PolicyListCLI"],
             swiftSettings: strict),
+    ]
+        + stages.map { name in
+            .executableTarget(
+                name: name, dependencies: ["PolicyListCore", "PolicyListPipeline", "PolicyListCLI"],
+                swiftSettings: strict)
+        } + [
 
-        .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"]),
-        .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
-        .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore"]),
-        .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
-    ],
+            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"]),
+            .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
+            .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
+            .testTarget(
+                name: "PipelineTests",
+                dependencies: ["PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore"]),
+            .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore"]),
+            .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
+        ],
     swiftLanguageModes: [.v6]
 )

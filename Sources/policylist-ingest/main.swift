@@ -1,3 +1,4 @@
 import PolicyListCLI
+import PolicyListCore
 
 await runMain("policylist-ingest") { _ in .ok }

@@ -1,0 +1,6 @@
+import PolicyListCLI
+import PolicyListCore
+
+await runMain("policylist-observe") { _ in
+    throw UsageError("not implemented yet")
+}

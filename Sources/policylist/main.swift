@@ -1,0 +1,6 @@
+import PolicyListCLI
+import PolicyListCore
+
+await runMain("policylist") { _ in
+    throw UsageError("not implemented yet")
+}
