@@ -5,6 +5,14 @@ import PolicyListCore
 /// renamed over `path`, then the directory is fsynced. On any failure the temp file is removed, an existing
 /// file at `path` is left as it was, and the error names the path (ENOSPC/EDQUOT say "disk full").
 public func writeFileAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
+    try writeFileAtomically(bytes, to: path, mode: mode, write: { fd, pointer, count in write(fd, pointer, count) })
+}
+
+/// The writer with its `write(2)` replaceable, so tests can inject ENOSPC without filling a disk.
+func writeFileAtomically(
+    _ bytes: [UInt8], to path: String, mode: mode_t,
+    write: (Int32, UnsafeRawPointer?, Int) -> Int
+) throws(FileError) {
     let (directory, name) = splitPath(path)
     var random = SystemRandomNumberGenerator()
     let suffix = String(random.next() as UInt64, radix: 16)
