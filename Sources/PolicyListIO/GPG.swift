@@ -136,11 +136,14 @@ public func signDetached(
     data: [UInt8], keyID: String, gnupgHome: String? = nil, timeout: Duration = .seconds(120)
 ) throws(GPGError) -> [UInt8] {
     guard !keyID.isEmpty, !keyID.hasPrefix("-") else { throw .signingFailed("invalid key id '\(keyID)'") }
-    var arguments = ["--batch", "--yes", "--no-tty", "--armor", "--detach-sign", "--local-user", keyID, "--output", "-"]
+    var arguments = [
+        "--batch", "--yes", "--no-tty", "--armor", "--detach-sign", "--local-user", keyID, "--output", "-",
+    ]
     if let gnupgHome { arguments = ["--homedir", gnupgHome] + arguments }
     let result: ProcessResult
     do throws(ProcessError) {
-        result = try runProcess("gpg", arguments: arguments, stdin: data, environment: ["LC_ALL": "C"], timeout: timeout)
+        result = try runProcess(
+            "gpg", arguments: arguments, stdin: data, environment: ["LC_ALL": "C"], timeout: timeout)
     } catch {
         throw .unavailable(error.message)
     }

@@ -67,7 +67,8 @@ public func firstParentVersions(
     let cleanPath = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
 
     let log = try git(
-        repo, ["log", "--first-parent", "--reverse", "--no-show-signature", "--format=%H%x1f%aI%x1f%cI%x1f%s", ref, "--"])
+        repo,
+        ["log", "--first-parent", "--reverse", "--no-show-signature", "--format=%H%x1f%aI%x1f%cI%x1f%s", ref, "--"])
     struct Commit {
         let id: String
         let authorDate: String

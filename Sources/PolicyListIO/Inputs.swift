@@ -225,7 +225,8 @@ private func collectArchive(_ path: String, gzipped: Bool, limits: Limits, into 
             raw, limit: limits.maxDecompressedBytes, maxRatio: limits.maxCompressionRatio,
             ratioCheckAfter: limits.ratioCheckAfterBytes)
         if let error {
-            batch.rejections.append(InputRejection(path: path, error: error.message, exitCode: error.exitCode, bytes: raw))
+            batch.rejections.append(
+                InputRejection(path: path, error: error.message, exitCode: error.exitCode, bytes: raw))
             // A truncated or corrupt stream still holds its complete leading members; a bomb is not salvaged.
             switch error {
             case .truncated, .corrupt, .trailingGarbage: break
@@ -264,7 +265,8 @@ private func collectArchive(_ path: String, gzipped: Bool, limits: Limits, into 
                     bytes = try gunzip(file.bytes, limits: limits)
                 } catch {
                     batch.rejections.append(
-                        InputRejection(path: memberPath, error: error.message, exitCode: error.exitCode, bytes: file.bytes))
+                        InputRejection(
+                            path: memberPath, error: error.message, exitCode: error.exitCode, bytes: file.bytes))
                     continue
                 }
             }

@@ -220,7 +220,9 @@ public func runProcess(
         for entry in fds where entry.revents != 0 {
             if entry.fd == inFD, let bytes = input {
                 let count = bytes.withUnsafeBytes { raw in
-                    send(inFD, raw.baseAddress.map { $0 + written }, bytes.count - written, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    send(
+                        inFD, raw.baseAddress.map { $0 + written }, bytes.count - written,
+                        Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
                 }
                 if count > 0 { written += count }
                 if count < 0 && errno != EAGAIN && errno != EINTR || written == bytes.count {

@@ -202,12 +202,16 @@ private func readMembers(_ bytes: [UInt8], limits: Limits, into contents: inout 
         }
 
         if kind != "file" {
-            let target = kind == "symlink" || kind == "hardlink" ? " -> \(cString(header[(header.startIndex + 157)...].prefix(100)))" : ""
+            let target =
+                kind == "symlink" || kind == "hardlink"
+                ? " -> \(cString(header[(header.startIndex + 157)...].prefix(100)))" : ""
             contents.rejected.append(
-                TarRejection(name: name, kind: kind, reason: "\(kind)\(target) not extracted", offset: offset, bytes: []))
+                TarRejection(
+                    name: name, kind: kind, reason: "\(kind)\(target) not extracted", offset: offset, bytes: []))
         } else if name.hasSuffix("/") {
             contents.rejected.append(
-                TarRejection(name: name, kind: kind, reason: "regular file with a directory name", offset: offset,
+                TarRejection(
+                    name: name, kind: kind, reason: "regular file with a directory name", offset: offset,
                     bytes: Array(data)))
         } else {
             switch normalizeMemberName(name) {
@@ -361,7 +365,8 @@ public func writeTar(_ entries: [TarEntry], mtime: Int = 0) throws(TarError) -> 
                 nameField = Array(utf8.suffix(100))
             }
         }
-        out += header(name: nameField, prefix: prefixField, size: entry.bytes.count, mtime: mtime, type: UInt8(ascii: "0"))
+        out += header(
+            name: nameField, prefix: prefixField, size: entry.bytes.count, mtime: mtime, type: UInt8(ascii: "0"))
         out += padded(entry.bytes)
     }
     out += [UInt8](repeating: 0, count: 1024)

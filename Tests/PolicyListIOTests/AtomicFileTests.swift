@@ -65,7 +65,8 @@ struct AtomicFileTests {
         var calls = 0
         do {
             // The first write lands half the bytes, the second fails the way a full disk does.
-            try writeFileAtomically(pseudoRandomBytes(10_000), to: dir + "/policy.json", mode: 0o644) { fd, pointer, count in
+            try writeFileAtomically(pseudoRandomBytes(10_000), to: dir + "/policy.json", mode: 0o644) {
+                fd, pointer, count in
                 calls += 1
                 if calls == 1 { return Glibc.write(fd, pointer, count / 2) }
                 errno = ENOSPC

@@ -117,23 +117,28 @@ struct GPGTests {
         #expect(unsigned == 2)
     }
 
-    @Test("status lines map to verdicts", arguments: [
-        ("[GNUPG:] NEWSIG\n[GNUPG:] BADSIG 842AEA40C5BCD6E1 Team", SignatureCheck.bad("bad signature (key 842AEA40C5BCD6E1)")),
-        (
-            "[GNUPG:] ERRSIG 0123456789ABCDEF 22 10 00 1588291200 9 -\n[GNUPG:] NO_PUBKEY 0123456789ABCDEF",
-            .unknownKey("0123456789ABCDEF")
-        ),
-        (
-            "[GNUPG:] EXPKEYSIG 842AEA40C5BCD6E1 Team\n[GNUPG:] VALIDSIG AA 2018-06-18 1529340353 0 4 0 1 8 00 BB",
-            .bad("signed by an expired key (842AEA40C5BCD6E1)")
-        ),
-        (
-            "[GNUPG:] GOODSIG 842AEA40C5BCD6E1 Team\n[GNUPG:] VALIDSIG AA 2018-06-18 20180618T164553 0 4 0 1 8 00 BB",
-            .good(fingerprint: "AA", primaryFingerprint: "BB", created: 1_529_340_353)
-        ),
-        ("[GNUPG:] NODATA 1", .error("no signature found (NODATA 1)")),
-        ("", .error("no verdict in gpgv output")),
-    ])
+    @Test(
+        "status lines map to verdicts",
+        arguments: [
+            (
+                "[GNUPG:] NEWSIG\n[GNUPG:] BADSIG 842AEA40C5BCD6E1 Team",
+                SignatureCheck.bad("bad signature (key 842AEA40C5BCD6E1)")
+            ),
+            (
+                "[GNUPG:] ERRSIG 0123456789ABCDEF 22 10 00 1588291200 9 -\n[GNUPG:] NO_PUBKEY 0123456789ABCDEF",
+                .unknownKey("0123456789ABCDEF")
+            ),
+            (
+                "[GNUPG:] EXPKEYSIG 842AEA40C5BCD6E1 Team\n[GNUPG:] VALIDSIG AA 2018-06-18 1529340353 0 4 0 1 8 00 BB",
+                .bad("signed by an expired key (842AEA40C5BCD6E1)")
+            ),
+            (
+                "[GNUPG:] GOODSIG 842AEA40C5BCD6E1 Team\n[GNUPG:] VALIDSIG AA 2018-06-18 20180618T164553 0 4 0 1 8 00 BB",
+                .good(fingerprint: "AA", primaryFingerprint: "BB", created: 1_529_340_353)
+            ),
+            ("[GNUPG:] NODATA 1", .error("no signature found (NODATA 1)")),
+            ("", .error("no verdict in gpgv output")),
+        ])
     func statusLines(status: String, expected: SignatureCheck) {
         #expect(parseGPGStatus(status) == expected)
     }

@@ -58,7 +58,8 @@ struct GitHistoryTests {
         #expect(versions.map(\.commit) == [c1, merge, revert, readd])
         #expect(versions.map { String(decoding: $0.bytes, as: UTF8.self) } == ["v1", "v3", "v1", "v1"])
         #expect(versions.map(\.subject) == ["v1", "Merge side", "back to v1", "re-add v1"])
-        #expect(versions.map { $0.ascBytes.map { String(decoding: $0, as: UTF8.self) } } == ["sig1", "sig1", "sig1", nil])
+        #expect(
+            versions.map { $0.ascBytes.map { String(decoding: $0, as: UTF8.self) } } == ["sig1", "sig1", "sig1", nil])
         #expect(versions.first?.authorDate == "2018-03-25T17:46:40+00:00")
         #expect(versions.first?.committerDate == "2018-03-25T17:46:40+00:00")
         #expect(versions.allSatisfy { $0.blob.count == 40 })

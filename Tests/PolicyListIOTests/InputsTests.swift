@@ -90,7 +90,8 @@ struct InputsTests {
 
         try put("escape", dir + "/x.json")
         try put("{}", dir + "/ok.json")
-        try mustRun("tar", ["-P", "-cf", "evil.tar", "--transform", "s,^x.json$,../../x.json,", "x.json", "ok.json"], in: dir)
+        try mustRun(
+            "tar", ["-P", "-cf", "evil.tar", "--transform", "s,^x.json$,../../x.json,", "x.json", "ok.json"], in: dir)
         let evil = collectSnapshotInputs(paths: [dir + "/evil.tar"])
         #expect(evil.items.map(\.displayPath) == [dir + "/evil.tar:ok.json"])
         #expect(evil.rejections.map(\.error) == ["member '../../x.json': path escapes the archive"])
@@ -102,7 +103,8 @@ struct InputsTests {
         let dir = try temporaryDirectory()
         defer { removeTree(dir) }
         let archive = try writeTar([
-            TarEntry(name: "a.json", bytes: Array("{}".utf8)), TarEntry(name: "b.json", bytes: pseudoRandomBytes(50_000)),
+            TarEntry(name: "a.json", bytes: Array("{}".utf8)),
+            TarEntry(name: "b.json", bytes: pseudoRandomBytes(50_000)),
         ])
         let compressed = gzip(archive)
         try put(Array(compressed.prefix(compressed.count - 2000)), dir + "/cut.tar.gz")
@@ -186,7 +188,8 @@ struct InputsTests {
             while try reader.next() != nil {}
             Issue.record("truncated gzip read to the end")
         } catch {
-            #expect(error.message == dir + "/cut.jsonl.gz: gzip: truncated stream: input ends at compressed byte 100000")
+            #expect(
+                error.message == dir + "/cut.jsonl.gz: gzip: truncated stream: input ends at compressed byte 100000")
         }
     }
 }

@@ -27,7 +27,8 @@ func mustRun(
         executable, arguments: arguments, stdin: stdin, environment: environment, workingDirectory: directory,
         timeout: .seconds(120))
     if !result.succeeded {
-        Issue.record("\(executable) \(arguments.joined(separator: " ")) failed: \(result.termination) \(result.stderrText)")
+        Issue.record(
+            "\(executable) \(arguments.joined(separator: " ")) failed: \(result.termination) \(result.stderrText)")
         throw CommandError(.failure, "\(executable) failed")
     }
     return result.stdout

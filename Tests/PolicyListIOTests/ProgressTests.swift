@@ -15,7 +15,9 @@ struct ProgressTests {
     @Test("silent when stderr is not a terminal, but still counting")
     func silent() {
         let sink = Sink()
-        let progress = ProgressReporter(label: "snapshots", total: 3, enabled: false, interval: .zero) { sink.write($0) }
+        let progress = ProgressReporter(label: "snapshots", total: 3, enabled: false, interval: .zero) {
+            sink.write($0)
+        }
         progress.advance()
         progress.advance(by: 2)
         progress.finish()
@@ -40,7 +42,9 @@ struct ProgressTests {
     @Test("redraws are rate-limited")
     func rateLimited() {
         let sink = Sink()
-        let progress = ProgressReporter(label: "x", total: nil, enabled: true, interval: .seconds(3600)) { sink.write($0) }
+        let progress = ProgressReporter(label: "x", total: nil, enabled: true, interval: .seconds(3600)) {
+            sink.write($0)
+        }
         for _ in 0..<1000 { progress.advance() }
         #expect(sink.all.count == 1)
         #expect(sink.all.first?.hasPrefix("\r\u{1B}[Kx: 1, ") == true)

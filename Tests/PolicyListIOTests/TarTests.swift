@@ -18,7 +18,8 @@ struct TarTests {
         return directory
     }
 
-    @Test("archives written by the real tar: files read, long names kept, symlinks rejected", arguments: ["gnu", "pax"])
+    @Test(
+        "archives written by the real tar: files read, long names kept, symlinks rejected", arguments: ["gnu", "pax"])
     func realTar(format: String) throws {
         let directory = try Self.makeTree()
         defer { removeTree(directory) }
@@ -52,10 +53,13 @@ struct TarTests {
         #expect(contents.rejected.first?.bytes == Array("escape".utf8))
     }
 
-    @Test("member name rules", arguments: [
-        ("a/b.json", "a/b.json"), ("./a//b.json", "a/b.json"), ("../x", nil), ("a/../../x", nil), ("/etc/passwd", nil),
-        ("", nil), ("./", nil), ("a\u{0}b", nil), ("a/..", nil), ("..a/b", "..a/b"),
-    ] as [(String, String?)])
+    @Test(
+        "member name rules",
+        arguments: [
+            ("a/b.json", "a/b.json"), ("./a//b.json", "a/b.json"), ("../x", nil), ("a/../../x", nil),
+            ("/etc/passwd", nil),
+            ("", nil), ("./", nil), ("a\u{0}b", nil), ("a/..", nil), ("..a/b", "..a/b"),
+        ] as [(String, String?)])
     func names(name: String, expected: String?) {
         let result = try? normalizeMemberName(name).get()
         #expect(result == expected)
@@ -86,7 +90,9 @@ struct TarTests {
         ])
         archive[1024 + 10] ^= 0x20
         #expect(throws: TarError.badChecksum(offset: 1024)) { try readTar(archive) }
-        #expect(throws: TarError.badChecksum(offset: 0)) { try readTar(Array("x".utf8) + [UInt8](repeating: 7, count: 600)) }
+        #expect(throws: TarError.badChecksum(offset: 0)) {
+            try readTar(Array("x".utf8) + [UInt8](repeating: 7, count: 600))
+        }
     }
 
     @Test("member size, total size and member count limits")
@@ -95,7 +101,9 @@ struct TarTests {
         let small = try readTar(archive, limits: Limits(maxTarMemberBytes: 999))
         #expect(small.files.isEmpty)
         #expect(small.rejected.first?.reason == "1000 bytes exceeds the 999 bytes member limit")
-        #expect(throws: TarError.totalTooLarge(limit: 2500)) { try readTar(archive, limits: Limits(maxTarTotalBytes: 2500)) }
+        #expect(throws: TarError.totalTooLarge(limit: 2500)) {
+            try readTar(archive, limits: Limits(maxTarTotalBytes: 2500))
+        }
         #expect(throws: TarError.tooManyMembers(limit: 4)) { try readTar(archive, limits: Limits(maxTarMembers: 4)) }
     }
 
