@@ -87,8 +87,14 @@ public enum QueueExport {
             var mxs: [String] = []
             var bad = false
             for part in (field("data") ?? "").split(separator: ",", omittingEmptySubsequences: false) {
-                let pattern = part.trimmingASCIISpaces()
+                var pattern = part.trimmingASCIISpaces()
                 if pattern.isEmpty { continue }
+                if pattern.hasPrefix("*.") {
+                    // MTA-STS submissions copied the policy's `*.x` patterns verbatim; the list writes `.x`.
+                    pattern.removeFirst()
+                    warnings.append(
+                        InputProblem(location: location, reason: "MX pattern *\(pattern) read in list form \(pattern)"))
+                }
                 guard HostSyntax.isSchemaName(pattern, allowLeadingDot: true) else {
                     rejected.append(
                         InputProblem(
