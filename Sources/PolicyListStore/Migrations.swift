@@ -37,6 +37,7 @@ public enum Migrations {
         .core0001,
         .snapshots0002,
         .requests0003,
+        .reconcile0004,
     ]
 
     /// Applies the migrations `db` is missing, in order, each in its own transaction, recording each with

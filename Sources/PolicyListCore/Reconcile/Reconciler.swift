@@ -65,6 +65,9 @@ public struct ReconcileCounts: Sendable, Equatable {
     public var dropped = 0
     /// Domains on the candidate list.
     public var domains = 0
+
+    /// All zero.
+    public init() {}
 }
 
 /// What reconcile produced: the candidate list, every decision, the counts.
