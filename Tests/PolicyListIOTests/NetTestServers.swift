@@ -85,8 +85,15 @@ struct TestServersTrait: SuiteTrait, TestScoping {
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let servers = try TestServers.start()
-        defer { servers.stop() }
+        let clock = ContinuousClock()
+        var servers: TestServers?
+        let startTime = try clock.measure { servers = try TestServers.start() }
+        guard let servers else { return }
+        print("test servers started in \(startTime) (\(servers.directory))")
+        defer {
+            let stopTime = clock.measure { servers.stop() }
+            print("test servers stopped in \(stopTime)")
+        }
         try await TestServers.$current.withValue(servers) { try await function() }
     }
 }

@@ -169,7 +169,8 @@ public struct CurlPolicyFetcher: PolicyFetcher {
         for entry in configuration.resolve where !Self.isValidResolve(entry) {
             throw UsageError("resolve \"\(entry)\": expected HOST:PORT:ADDR[,ADDR]")
         }
-        for entry in configuration.connectTo where entry.split(separator: ":", omittingEmptySubsequences: false)
+        for entry in configuration.connectTo
+        where entry.split(separator: ":", omittingEmptySubsequences: false)
             .count < 4
         {
             throw UsageError("connect-to \"\(entry)\": expected HOST:PORT:CONNECT-HOST:CONNECT-PORT")
