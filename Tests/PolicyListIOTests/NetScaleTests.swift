@@ -27,7 +27,7 @@ extension NetIntegrationTests {
             let policy: PolicyFetchOutcome
         }
 
-        @Test("1,000 domains, DNS TXT + A + HTTPS each, at most 64 in flight")
+        @Test("1,000 domains (POLICYLIST_NET_SCALE), DNS TXT + A + HTTPS each, at most 64 in flight")
         func thousandDomains() async throws {
             let servers = try liveServers()
             let resolver = LibresolvResolver(

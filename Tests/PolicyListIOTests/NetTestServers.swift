@@ -11,8 +11,8 @@ struct TestServers: Sendable {
     /// The task-local instance set by the `.testServers` trait.
     @TaskLocal static var current: TestServers?
 
-    /// Scale domains served (`d00001.obs.test` …).
-    static let scaleDomains = 1000
+    /// Scale domains served (`d00001.obs.test` …); `POLICYLIST_NET_SCALE=10000` measures a bigger run by hand.
+    static let scaleDomains = Int(ProcessInfo.processInfo.environment["POLICYLIST_NET_SCALE"] ?? "") ?? 1000
 
     var dnsPort: UInt16 { UInt16(env["DNS_PORT"] ?? "") ?? 0 }
     var httpsPort: Int { Int(env["HTTPS_PORT"] ?? "") ?? 0 }
