@@ -288,8 +288,9 @@ public struct LibresolvResolver: Resolver {
     /// Replaces the state's servers with one; returns a message on failure.
     private static func use(_ nameserver: Nameserver, in state: UnsafeMutablePointer<__res_state>) -> String? {
         #if canImport(Glibc)
-            // Servers from resolv.conf that are IPv6 live in malloc'd _ext.nsaddrs; free them so only ours
-            // remains, and make res_nsend rebuild its private copy from nsaddr_list (_ext.nscount = 0).
+            // glibc keeps resolv.conf's IPv6 servers in malloc'd _ext.nsaddrs slots (res_nclose frees the
+            // first nscount of them); free them all so only ours remains, and make res_nsend rebuild its
+            // private copy of the server list from nsaddr_list (_ext.nscount = 0).
             free(state.pointee._u._ext.nsaddrs.0)
             free(state.pointee._u._ext.nsaddrs.1)
             free(state.pointee._u._ext.nsaddrs.2)
