@@ -42,26 +42,47 @@ struct RunnerPipelineFileTests {
     @Test(
         "invalid files are refused with the key path and what is wrong",
         arguments: [
-            (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["true"]}],"stagse":[]}"#, "stagse: unknown key"),
+            (
+                #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["true"]}],"stagse":[]}"#,
+                "stagse: unknown key"
+            ),
             (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","rnu":["true"]}]}"#, "stages[0].rnu: unknown key"),
             (#"{"schemaVersion":1,"name":"p","name":"q","stages":[]}"#, "duplicate key \"name\""),
             (#"{"schemaVersion":2,"name":"p","stages":[{"name":"a","run":["true"]}]}"#, "unsupported schemaVersion 2"),
             (#"{"name":"p","stages":[{"name":"a","run":["true"]}]}"#, "missing \"schemaVersion\""),
             (#"{"schemaVersion":1,"name":"p","stages":[]}"#, "stages: expected a non-empty array"),
-            (#"{"schemaVersion":1,"name":"P Q","stages":[{"name":"a","run":["true"]}]}"#, "name: \"P Q\" is not a valid name"),
+            (
+                #"{"schemaVersion":1,"name":"P Q","stages":[{"name":"a","run":["true"]}]}"#,
+                "name: \"P Q\" is not a valid name"
+            ),
             (
                 #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["true"]},{"name":"a","run":["true"]}]}"#,
                 "stages[1].name: stage name \"a\" is used twice"
             ),
-            (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":[]}]}"#, "stages[0].run: needs at least the executable"),
-            (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":"true"}]}"#, "stages[0].run: expected an array of strings"),
-            (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x",1]}]}"#, "stages[0].run[1]: expected a string"),
+            (
+                #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":[]}]}"#,
+                "stages[0].run: needs at least the executable"
+            ),
+            (
+                #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":"true"}]}"#,
+                "stages[0].run: expected an array of strings"
+            ),
+            (
+                #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x",1]}]}"#,
+                "stages[0].run[1]: expected a string"
+            ),
             (
                 #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x"],"allowExitCodes":[0,256]}]}"#,
                 "stages[0].allowExitCodes[1]: expected an exit code from 0 to 255, got 256"
             ),
-            (#"{"schemaVersion":1,"name":"p","variables":{"DB":"x"},"stages":[{"name":"a","run":["x"]}]}"#, "variables.DB: ${DB} is set by the runner"),
-            (#"{"schemaVersion":1,"name":"p","variables":{"A":1},"stages":[{"name":"a","run":["x"]}]}"#, "variables.A: expected a string"),
+            (
+                #"{"schemaVersion":1,"name":"p","variables":{"DB":"x"},"stages":[{"name":"a","run":["x"]}]}"#,
+                "variables.DB: ${DB} is set by the runner"
+            ),
+            (
+                #"{"schemaVersion":1,"name":"p","variables":{"A":1},"stages":[{"name":"a","run":["x"]}]}"#,
+                "variables.A: expected a string"
+            ),
             (
                 #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["policylist-ingest","--db","x"]}]}"#,
                 "stages[0].run[1]: --db is appended by the runner"
@@ -70,7 +91,10 @@ struct RunnerPipelineFileTests {
                 #"{"schemaVersion":1,"name":"p","passNow":true,"stages":[{"name":"a","run":["x","--now=1"]}]}"#,
                 "stages[0].run[1]: --now is appended by the runner"
             ),
-            (#"{"schemaVersion":1,"name":"p","standardOptions":"yes","stages":[{"name":"a","run":["x"]}]}"#, "standardOptions: expected true or false"),
+            (
+                #"{"schemaVersion":1,"name":"p","standardOptions":"yes","stages":[{"name":"a","run":["x"]}]}"#,
+                "standardOptions: expected true or false"
+            ),
             (#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x"]}],}"#, "p.json: byte"),
         ])
     func invalid(text: String, expected: String) {
@@ -90,7 +114,8 @@ struct RunnerPipelineFileTests {
 
     @Test("the standard options may be spelled by a stage that opts out of them, and after --")
     func optOut() throws {
-        _ = try parse(#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x","--db","y"],"standardOptions":false}]}"#)
+        _ = try parse(
+            #"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x","--db","y"],"standardOptions":false}]}"#)
         _ = try parse(#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x","--","--db"]}]}"#)
         _ = try parse(#"{"schemaVersion":1,"name":"p","stages":[{"name":"a","run":["x","--now","y"]}]}"#)
     }
@@ -117,7 +142,8 @@ struct RunnerVariableTests {
 
     @Test("an unknown variable names itself, where it was used, and how to define it")
     func unknown() {
-        #expect(throws: VariableError.unknown(name: "NOPE", location: "stages[1].run[2]", known: ["A", "B", "C", "L"])) {
+        #expect(throws: VariableError.unknown(name: "NOPE", location: "stages[1].run[2]", known: ["A", "B", "C", "L"]))
+        {
             try Self.expander.expand("x/${NOPE}", at: "stages[1].run[2]")
         }
         let message = VariableError.unknown(name: "NOPE", location: "stages[1].run[2]", known: ["A"]).message
@@ -175,10 +201,14 @@ struct RunnerResolveTests {
     @Test("variables expand, the runner's options are appended (before a --), expectFiles expand")
     func stages() throws {
         let resolved = try resolve()
-        #expect(resolved.stages[0].argv == ["policylist-report", "history", "--out", "out/reports", "--db", "db.sqlite", "--json"])
+        #expect(
+            resolved.stages[0].argv == [
+                "policylist-report", "history", "--out", "out/reports", "--db", "db.sqlite", "--json",
+            ])
         #expect(
             resolved.stages[1].argv == [
-                "tool", "repo/data/in", "--db", "db.sqlite", "--json", "--now", "2020-05-01T00:00:00Z", "--", "--literal",
+                "tool", "repo/data/in", "--db", "db.sqlite", "--json", "--now", "2020-05-01T00:00:00Z", "--",
+                "--literal",
             ])
         #expect(resolved.stages[2].argv == ["echo", "2020-05-01T00:00:00Z", "db.sqlite", "${OUT}"])
         #expect(resolved.stages[2].expectFiles == ["out/f"])
@@ -226,7 +256,8 @@ struct RunnerResolveTests {
         variables["NOW"] = "2019-01-01T00:00:00Z"
         #expect(resolved.isSameJob(sha256: resolved.sha256, variables: variables, nowFromClock: true))
         #expect(!resolved.isSameJob(sha256: resolved.sha256, variables: variables, nowFromClock: false))
-        #expect(!resolved.isSameJob(sha256: String(repeating: "1", count: 64), variables: variables, nowFromClock: true))
+        #expect(
+            !resolved.isSameJob(sha256: String(repeating: "1", count: 64), variables: variables, nowFromClock: true))
         variables["OUT"] = "elsewhere"
         #expect(!resolved.isSameJob(sha256: resolved.sha256, variables: variables, nowFromClock: true))
         let pinned = try resolve(clock: false)

@@ -12,7 +12,9 @@ public enum RunCommand {
 
     /// `policylist run --help`.
     public static let help = helpText(
-        usage: ["policylist run PIPELINE.json [--from STAGE] [--dry-run] [--var KEY=VALUE]... [--db PATH] [--now INSTANT]"],
+        usage: [
+            "policylist run PIPELINE.json [--from STAGE] [--dry-run] [--var KEY=VALUE]... [--db PATH] [--now INSTANT]"
+        ],
         about: """
             Runs the stages of a pipeline file in order, each as its own process (never through a shell), with
             its stderr prefixed by [stage] and its stdout (its JSON summary) recorded in the run ledger in the

@@ -102,7 +102,9 @@ public struct PipelineFile: Sendable, Equatable {
     /// Whether `text` is a valid stage or pipeline name.
     static func isValidName(_ text: String) -> Bool {
         guard let first = text.utf8.first, isLowerAlnum(first), text.utf8.count <= 64 else { return false }
-        return text.utf8.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return text.utf8.allSatisfy {
+            isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     private static func isLowerAlnum(_ byte: UInt8) -> Bool {
@@ -174,7 +176,8 @@ private struct Reader {
             value, "", 0,
             known: ["schemaVersion", "name", "description", "variables", "standardOptions", "passNow", "stages"])
         guard let version = top["schemaVersion"] else {
-            throw fail("", 0, "missing \"schemaVersion\" (this build reads schemaVersion \(PipelineFile.schemaVersion))")
+            throw fail(
+                "", 0, "missing \"schemaVersion\" (this build reads schemaVersion \(PipelineFile.schemaVersion))")
         }
         guard version.value == .number(String(PipelineFile.schemaVersion)) else {
             throw fail(
@@ -184,23 +187,27 @@ private struct Reader {
         }
         guard let name = try string(top["name"], "name") else { throw fail("", 0, "missing \"name\"") }
         guard PipelineFile.isValidName(name) else {
-            throw fail("name", top["name"]?.offset, "\"\(name)\" is not a valid name (use [a-z0-9][a-z0-9._-]*, at most 64)")
+            throw fail(
+                "name", top["name"]?.offset, "\"\(name)\" is not a valid name (use [a-z0-9][a-z0-9._-]*, at most 64)")
         }
         let description = try string(top["description"], "description")
         var variables: [(name: String, value: String)] = []
         if let entry = top["variables"] {
             guard let members = entry.value.objectMembers else {
-                throw fail("variables", entry.offset, "expected an object of strings, got \(entry.value.typeDescription)")
+                throw fail(
+                    "variables", entry.offset, "expected an object of strings, got \(entry.value.typeDescription)")
             }
             for member in members {
                 let path = "variables." + member.key
                 guard VariableExpander.isValidName(member.key) else {
-                    throw fail(path, member.offset, "\"\(member.key)\" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)")
+                    throw fail(
+                        path, member.offset, "\"\(member.key)\" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)")
                 }
                 guard !PipelineFile.reservedVariables.contains(member.key) else {
                     throw fail(
                         path, member.offset,
-                        "${\(member.key)} is set by the runner (--\(member.key.lowercased())), not by the pipeline file")
+                        "${\(member.key)} is set by the runner (--\(member.key.lowercased())), not by the pipeline file"
+                    )
                 }
                 guard let text = member.value.stringValue else {
                     throw fail(path, member.offset, "expected a string, got \(member.value.typeDescription)")

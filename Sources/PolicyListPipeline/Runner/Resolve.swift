@@ -79,7 +79,8 @@ public enum PipelineResolver {
             let name = String(argument[..<equals])
             let value = String(argument[argument.index(after: equals)...])
             guard VariableExpander.isValidName(name) else {
-                throw .badOverride(argument: argument, reason: "\"\(name)\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
+                throw .badOverride(
+                    argument: argument, reason: "\"\(name)\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
             }
             guard !PipelineFile.reservedVariables.contains(name) else {
                 throw .badOverride(
@@ -103,11 +104,13 @@ public enum PipelineResolver {
         var definitions: [String: VariableExpander.Definition] = [
             "DB": .init(text: database, expands: false, origin: "--db"),
             "NOW": .init(text: now, expands: false, origin: nowFromClock ? "the clock" : "--now"),
-            "DATA": .init(text: defaultDataDirectory(pipelinePath: pipelinePath), expands: false, origin: "built-in DATA"),
+            "DATA": .init(
+                text: defaultDataDirectory(pipelinePath: pipelinePath), expands: false, origin: "built-in DATA"),
             "OUT": .init(text: defaultOutDirectory, expands: false, origin: "built-in OUT"),
         ]
         for variable in file.variables {
-            definitions[variable.name] = .init(text: variable.value, expands: true, origin: "variables.\(variable.name)")
+            definitions[variable.name] = .init(
+                text: variable.value, expands: true, origin: "variables.\(variable.name)")
         }
         var used: Set<String> = ["DATA", "OUT"]
         for variable in file.variables {
@@ -157,10 +160,12 @@ public enum PipelineResolver {
 /// Quotes `argv` for a POSIX shell, for people to read and copy (the runner itself never uses a shell).
 public func shellQuoted(_ argv: [String]) -> String {
     argv.map { argument in
-        let safe = !argument.isEmpty
+        let safe =
+            !argument.isEmpty
             && argument.unicodeScalars.allSatisfy { scalar in
                 scalar.isASCII
-                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_@%+=:,./-".unicodeScalars.contains(scalar))
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                        || "_@%+=:,./-".unicodeScalars.contains(scalar))
             }
         if safe { return argument }
         return "'" + argument.replacingSingleQuotes() + "'"

@@ -100,7 +100,8 @@ public struct RunLedger {
                 (try? StrictJSONReader.read(Array(argvText.utf8)).value.arrayValue?.compactMap(\.stringValue)) ?? nil
             return StageRecord(
                 runID: try row.get(0), position: try row.get(1), name: try row.get(2), argv: argv ?? [],
-                startedAt: try row.get(4), endedAt: try row.get(5), exitCode: try row.get(6, as: Int?.self).map(Int32.init),
+                startedAt: try row.get(4), endedAt: try row.get(5),
+                exitCode: try row.get(6, as: Int?.self).map(Int32.init),
                 summary: try row.get(7), outcome: try row.get(8), signal: try row.get(9, as: Int?.self).map(Int32.init),
                 message: try row.get(10))
         }

@@ -29,7 +29,7 @@ public final class RunLock {
     public static func acquire(path: String, pid: Int32, startedAt: String, pipeline: String) throws(RunLockError)
         -> RunLock
     {
-        // Not O_CLOEXEC: see the type's comment.
+        // Not O_CLOEXEC: see the type's comment (the stages get it as fd 3).
         let fd = open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -57,6 +57,9 @@ public final class RunLock {
         if let stagePid { info.append(JSONMember("stagePid", .int(stagePid))) }
         write()
     }
+
+    /// The open lock file (stages inherit it as fd 3), or -1 once released.
+    public var descriptor: Int32 { fd }
 
     /// Releases the lock (closing the descriptor; stages that inherited it have exited by now).
     public func release() {
@@ -115,7 +118,8 @@ public struct LockHolder: Sendable, Equatable {
     public var summary: String {
         guard let pid else {
             let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            return text.isEmpty ? "pid unknown: the holder has not written the lock file yet" : "lock file says: \(text)"
+            return text.isEmpty
+                ? "pid unknown: the holder has not written the lock file yet" : "lock file says: \(text)"
         }
         var parts = ["pid \(pid)"]
         if let startedAt { parts.append("started \(startedAt)") }

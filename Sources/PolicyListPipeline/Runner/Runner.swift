@@ -56,7 +56,8 @@ struct StartPoint {
 public enum PipelineRunner {
     /// Runs (or, with `dryRun`, prints) the pipeline; returns the summary, the final human line and the exit
     /// code. Stage progress and the stages' stderr are written to stderr as they happen.
-    public static func run(_ request: RunRequest, clock: () -> Instant = StageOptions.systemNow) throws -> StageOutcome {
+    public static func run(_ request: RunRequest, clock: () -> Instant = StageOptions.systemNow) throws -> StageOutcome
+    {
         let bytes = try readPipelineFile(request.pipelinePath)
         let file = try PipelineFile.parse(bytes, file: request.pipelinePath)
         let sha256 = SHA256.hex(bytes)
@@ -120,7 +121,9 @@ public enum PipelineRunner {
                 endedAt: nil, status: "running", holderPid: pid, resumedFrom: start.resumedFrom,
                 resumesRun: start.resumesRun, exitCode: nil))
         lock.update(runID: runID, stage: nil, stagePid: nil)
-        log("run \(runID): pipeline \(file.name) (\(request.pipelinePath)), \(resolved.stages.count) stages, NOW=\(resolved.variables["NOW"] ?? "")")
+        log(
+            "run \(runID): pipeline \(file.name) (\(request.pipelinePath)), \(resolved.stages.count) stages, NOW=\(resolved.variables["NOW"] ?? "")"
+        )
 
         let signals = try SignalPipe()
         let monotonicStart = ContinuousClock.now
@@ -135,7 +138,8 @@ public enum PipelineRunner {
             let path = executables[stage.position] ?? stage.argv[0]
             let argv = [path] + stage.argv.dropFirst()
             log("\(label): \(shellQuoted(argv))")
-            try ledger.beginStage(runID: runID, position: stage.position, name: stage.name, argv: argv, at: ledgerTime(clock()))
+            try ledger.beginStage(
+                runID: runID, position: stage.position, name: stage.name, argv: argv, at: ledgerTime(clock()))
             let began = ContinuousClock.now
             let result = runOne(stage, path: path, argv: argv, runID: runID, signals: signals, lock: lock)
             let seconds = secondsSince(began)
@@ -144,7 +148,8 @@ public enum PipelineRunner {
                 signal: result.signal, outcome: result.outcome, summary: result.summary, message: result.message)
             lock.update(runID: runID, stage: nil, stagePid: nil)
             var entry: [JSONMember] = [
-                JSONMember("name", .string(stage.name)), JSONMember("exitCode", result.exitCode.map { .int($0) } ?? .null),
+                JSONMember("name", .string(stage.name)),
+                JSONMember("exitCode", result.exitCode.map { .int($0) } ?? .null),
                 JSONMember("seconds", secondsJSON(seconds)), JSONMember("outcome", .string(result.outcome)),
             ]
             if let signal = result.signal { entry.append(JSONMember("signal", .string(signalName(signal)))) }
@@ -199,7 +204,8 @@ public enum PipelineRunner {
         do {
             execution = try StageProcess.run(
                 path: path, argv: argv, prefix: "[\(stage.name)] ",
-                environment: ["POLICYLIST_RUN_ID": runID, "POLICYLIST_STAGE": stage.name], signals: signals
+                environment: ["POLICYLIST_RUN_ID": runID, "POLICYLIST_STAGE": stage.name], signals: signals,
+                inherit: lock.descriptor
             ) { pid in lock.update(runID: runID, stage: stage.name, stagePid: pid) }
         } catch {
             return StageResult(
@@ -305,7 +311,8 @@ public enum PipelineRunner {
     {
         if let ledger { return try startPoint(ledger, resolved, request) }
         if let from = request.from, let stage = resolved.stage(named: from) {
-            return StartPoint(position: stage.position, resumedFrom: stage.name, reason: "starting at stage \(from) (--from)")
+            return StartPoint(
+                position: stage.position, resumedFrom: stage.name, reason: "starting at stage \(from) (--from)")
         }
         return StartPoint()
     }
@@ -317,7 +324,8 @@ public enum PipelineRunner {
         var resolved = resolved
         if let now = start.reusedNow {
             resolved = ResolvedPipeline(
-                name: resolved.name, sha256: resolved.sha256, variables: resolved.variables.merging(["NOW": now]) { $1 },
+                name: resolved.name, sha256: resolved.sha256,
+                variables: resolved.variables.merging(["NOW": now]) { $1 },
                 nowFromClock: true, stages: resolved.stages)
             // The commands must show the NOW the resumed run would use.
             let file = try PipelineFile.parse(try readPipelineFile(request.pipelinePath), file: request.pipelinePath)
@@ -339,11 +347,13 @@ public enum PipelineRunner {
         let summary = JSONValue.object([
             "schemaVersion": 1, "command": "run", "dryRun": true, "pipeline": .string(resolved.name),
             "pipelineSha256": .string(resolved.sha256), "resumedFrom": .optional(start.resumedFrom),
-            "variables": .object(resolved.variables.keys.sorted().map { JSONMember($0, .string(resolved.variables[$0] ?? "")) }),
+            "variables": .object(
+                resolved.variables.keys.sorted().map { JSONMember($0, .string(resolved.variables[$0] ?? "")) }),
             "stages": .array(stages),
         ])
         if let notFound {
-            return StageOutcome(summary: summary, human: ["policylist: " + notFound.message], exitCode: notFound.exitCode)
+            return StageOutcome(
+                summary: summary, human: ["policylist: " + notFound.message], exitCode: notFound.exitCode)
         }
         return StageOutcome(summary: summary, human: [], exitCode: .ok)
     }

@@ -94,7 +94,7 @@ enum StageProcess {
     /// second one, or `gracePeriod` without exit, sends SIGKILL. `started` gets the pid once it runs.
     static func run(
         path: String, argv: [String], prefix: String, environment: [String: String], signals: SignalPipe?,
-        started: (Int32) -> Void
+        inherit: Int32? = nil, started: (Int32) -> Void
     ) throws(ProcessError) -> StageExecution {
         let executable = argv.first ?? path
         func fail(_ operation: String, _ code: Int32 = errno) -> ProcessError {
@@ -119,6 +119,11 @@ enum StageProcess {
         posix_spawn_file_actions_adddup2(&actions, devNull, 0)
         posix_spawn_file_actions_adddup2(&actions, outPair[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPair[1], 2)
+        // The stage gets stdin, stdout, stderr and `inherit` (as fd 3) and nothing else: a descriptor the
+        // runner inherited from its own parent (a scheduler's pipe) must not be held open by a stage that
+        // outlives the runner.
+        if let inherit { posix_spawn_file_actions_adddup2(&actions, inherit, 3) }
+        if let closeFrom = spawnAddCloseFrom { _ = closeFrom(&actions, inherit == nil ? 3 : 4) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -178,7 +183,8 @@ enum StageProcess {
             var wait: Int32 = -1
             if let killDeadline {
                 let left = killDeadline - ContinuousClock.now
-                wait = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+                wait = max(
+                    0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
             }
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
@@ -237,6 +243,15 @@ enum StageProcess {
         return .signaled(status & 0x7f)
     }
 }
+
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time because the Glibc module
+/// does not import it; without it the stage inherits the runner's non-close-on-exec descriptors.
+private let spawnAddCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    else { return nil }
+    return unsafeBitCast(
+        symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
+}()
 
 /// Splits a byte stream into lines and writes each to stderr with a prefix as soon as it is complete.
 /// A line longer than `maxLine` is written in pieces, so memory stays bounded.

@@ -124,7 +124,9 @@ public struct VariableExpander: Sendable {
                 guard isValidName(name) else {
                     throw .malformed(
                         text: text, location: location,
-                        reason: "\"${\(name)}\" is not a variable reference ([A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)")
+                        reason:
+                            "\"${\(name)}\" is not a variable reference ([A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)"
+                    )
                 }
                 out.append(contentsOf: try replace(name).utf8)
                 index = close + 1
