@@ -45,7 +45,7 @@ public enum RunCommand {
             pipelinePath: pipeline, databasePath: parsed.databasePath, now: parsed.value("now"),
             from: parsed.value("from"), dryRun: parsed.flag("dry-run"), json: parsed.json, quiet: parsed.flag("quiet"),
             overrides: parsed.all("var"), toolDirectory: PipelineRunner.currentExecutableDirectory())
-        return try PipelineRunner.run(request).emit(json: request.json)
+        return try PipelineRunner.run(request).emit(json: request.json, quiet: request.quiet)
     }
 }
 
