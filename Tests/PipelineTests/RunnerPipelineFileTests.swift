@@ -277,3 +277,22 @@ struct RunnerResolveTests {
         #expect(shellQuoted(argv) == text)
     }
 }
+
+@Suite("Runner: the shipped example pipeline")
+struct RunnerExamplePipelineTests {
+    @Test("pipelines/examples/hello.json is valid and resolves with DATA beside pipelines/")
+    func hello() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let path = repo + "/pipelines/examples/hello.json"
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        let file = try PipelineFile.parse(Array(bytes), file: path)
+        let resolved = try PipelineResolver.resolve(
+            file, sha256: "", pipelinePath: path, database: "db.sqlite", now: "2020-05-01T00:00:00Z",
+            nowFromClock: false, overrides: [])
+        #expect(resolved.variables["DATA"] == repo + "/data")
+        #expect(resolved.variables["GREETING"] == "hello from \(repo)/data")
+        #expect(resolved.stages.map(\.name) == ["show-env", "greet", "make-out", "touch-marker"])
+        #expect(resolved.stages[3].expectFiles == ["out/hello.txt"])
+    }
+}
