@@ -110,6 +110,7 @@ struct MigrationTests {
             #expect(error?.message.contains("9999-broken failed") == true)
             #expect(error?.message.contains("CREATE TABLE oops") == true)
             // Every earlier migration committed in its own transaction; the broken one left nothing behind.
+            // The shipped migrations committed, each in its own transaction; 0002-broken left nothing behind.
             #expect(try Migrations.applied(db).map(\.name) == Migrations.all.map(\.name))
             #expect(try db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'half'", as: Int.self) == 0)
         }
@@ -157,6 +158,7 @@ struct ShippedMigrationsTests {
         ("0002-snapshots", "d6822bd75b7e56b271d050020878967655803748df2de96587976c2855c4f4d0"),
         ("0003-queue-and-requests", "8ce21cc747dd1eb228f2203d49eb5e28d1a5b86b2653184ca9f031d06126e843"),
         ("0004-reconcile-and-publish", "87296c7dcb2d6828b573bf21a1ec08d4e5e15eeef4f5715dd57801bfefae5cf0"),
+        ("0007-runner", "78d7857222d4118a8cb7494d4f3093e2ce662303caa3d213e90ea998184146f4"),
     ]
 
     @Test("every shipped migration's SQL is unchanged and the list only grows")
