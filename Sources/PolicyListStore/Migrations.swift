@@ -34,7 +34,9 @@ public enum Migrations {
     /// field have already run it, and `ShippedMigrationsTests` pins its SQL. To change the schema, define a
     /// new `Migration` (next number) in your own file and add one line at the end of this list.
     public static let all: [Migration] = [
-        .core0001
+        .core0001,
+        .observations0005,
+        .aggregatedScans0006,
     ]
 
     /// Applies the migrations `db` is missing, in order, each in its own transaction, recording each with

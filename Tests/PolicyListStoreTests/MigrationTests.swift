@@ -151,7 +151,9 @@ struct MigrationTests {
 @Suite("Migrations: shipped SQL is pinned")
 struct ShippedMigrationsTests {
     static let pinned: [(name: String, sha256: String)] = [
-        ("0001-core", "321fb7abf9a87a6d0d1243a822fa016a2581d4ba736f7c59bab25c206893fc08")
+        ("0001-core", "321fb7abf9a87a6d0d1243a822fa016a2581d4ba736f7c59bab25c206893fc08"),
+        ("0005-observations", "66685704215d7c068abb5fa49c74c31262fe88a1ce1c92e005f8cf1ff561e951"),
+        ("0006-aggregated-scans", "a023d43ae16d14157e9e6b25c9aee03e1c6170ece75995f8df430243225724af"),
     ]
 
     @Test("every shipped migration's SQL is unchanged and the list only grows")
