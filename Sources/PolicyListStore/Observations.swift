@@ -157,7 +157,9 @@ public struct Observations {
                 JSONWriter.compact(
                     .array(
                         result.checks.map {
-                            .object(["name": .string($0.name), "status": .int($0.status), "messages": .strings($0.messages)])
+                            .object([
+                                "name": .string($0.name), "status": .int($0.status), "messages": .strings($0.messages),
+                            ])
                         }))
             }
             values += [

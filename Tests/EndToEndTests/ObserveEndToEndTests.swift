@@ -6,7 +6,8 @@ enum ObserveBinary {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let directory =
-        ProcessInfo.processInfo.environment["POLICYLIST_BIN_DIR"] ?? repository.appendingPathComponent(".build/debug").path
+        ProcessInfo.processInfo.environment["POLICYLIST_BIN_DIR"]
+        ?? repository.appendingPathComponent(".build/debug").path
     static let path = directory + "/policylist-observe"
     static let scans = repository.appendingPathComponent("data/replay-2020/scans.jsonl.gz").path
 
@@ -56,7 +57,8 @@ enum ObserveBinary {
 }
 
 func withE2EDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("policylist-observe-e2e-\(UUID().uuidString)")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "policylist-observe-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: url) }
     return try body(url.path)
@@ -70,7 +72,8 @@ struct ObserveEndToEndTests {
     func backendScans() throws {
         try withE2EDirectory { dir in
             let db = dir + "/s.sqlite"
-            let first = try ObserveBinary.run(["import-backend-scans", "--db", db, "--json"] + Self.now + [ObserveBinary.scans])
+            let first = try ObserveBinary.run(
+                ["import-backend-scans", "--db", db, "--json"] + Self.now + [ObserveBinary.scans])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.summary["command"] as? String == "observe import-backend-scans")
             #expect(first.summary["accepted"] as? Int == 434 && first.summary["alreadyKnown"] as? Int == 0)
@@ -83,7 +86,8 @@ struct ObserveEndToEndTests {
                 """
             // 25 invalid (B: 20, C: 5) of which B's 6 no_policy have no mode; 364 = 361 enforce + 3 F; 40 A.
             #expect(try ObserveBinary.sqlite(db, latest) == "0|-|6\n0|enforce|19\n1|enforce|364\n1|testing|40\n")
-            let second = try ObserveBinary.run(["import-backend-scans", "--db", db, "--json"] + Self.now + [ObserveBinary.scans])
+            let second = try ObserveBinary.run(
+                ["import-backend-scans", "--db", db, "--json"] + Self.now + [ObserveBinary.scans])
             #expect(second.status == 0)
             #expect(second.summary["accepted"] as? Int == 0 && second.summary["alreadyKnown"] as? Int == 434)
         }
@@ -93,18 +97,25 @@ struct ObserveEndToEndTests {
     func brokenLines() throws {
         try withE2EDirectory { dir in
             let db = dir + "/s.sqlite"
-            let good1 = #"{"domain":"good1.example","observedAt":"2024-04-01T00:00:00Z","source":"live","txt":{"status":"ok","records":["v=STSv1; id=1"]},"policy":{"status":"ok","httpStatus":200,"contentType":"text/plain","body":"version: STSv1\nmode: enforce\nmx: mx.good1.example\nmax_age: 86400\n"}}"#
+            let good1 =
+                #"{"domain":"good1.example","observedAt":"2024-04-01T00:00:00Z","source":"live","txt":{"status":"ok","records":["v=STSv1; id=1"]},"policy":{"status":"ok","httpStatus":200,"contentType":"text/plain","body":"version: STSv1\nmode: enforce\nmx: mx.good1.example\nmax_age: 86400\n"}}"#
             let good7 = good1.replacingOccurrences(of: "good1", with: "good7")
             var file = Data()
             file.append(Data((good1 + "\n").utf8))  // 1
             file.append(Data(#"{"domain":"bad.example","observedAt":"#.utf8) + Data("\n".utf8))  // 2 bad JSON
-            file.append(Data(good1.replacingOccurrences(of: #""source":"live","#, with: "").utf8) + Data("\n".utf8))  // 3 missing field
-            let huge = good1.replacingOccurrences(of: "max_age: 86400\\n", with: String(repeating: "#", count: 10 << 20))
+            // 3 missing field
+            file.append(Data(good1.replacingOccurrences(of: #""source":"live","#, with: "").utf8) + Data("\n".utf8))
+            let huge = good1.replacingOccurrences(
+                of: "max_age: 86400\\n", with: String(repeating: "#", count: 10 << 20))
             file.append(Data(huge.utf8) + Data("\n".utf8))  // 4 a 10 MB line
             var nonUTF8 = Data(good1.replacingOccurrences(of: "good1", with: "latin1").utf8)
-            if let range = nonUTF8.range(of: Data("mode: enforce".utf8)) { nonUTF8.replaceSubrange(range, with: [0x6D, 0xE9, 0x64, 0x65]) }
+            if let range = nonUTF8.range(of: Data("mode: enforce".utf8)) {
+                nonUTF8.replaceSubrange(range, with: [0x6D, 0xE9, 0x64, 0x65])
+            }
             file.append(nonUTF8 + Data("\n".utf8))  // 5 non-UTF-8 body
-            file.append(Data(good1.replacingOccurrences(of: #""httpStatus":200"#, with: #""httpStatus":"200""#).utf8) + Data("\n".utf8))  // 6 wrong type
+            file.append(
+                Data(good1.replacingOccurrences(of: #""httpStatus":200"#, with: #""httpStatus":"200""#).utf8)
+                    + Data("\n".utf8))  // 6 wrong type
             file.append(Data((good7 + "\n").utf8))  // 7
             let path = dir + "/obs.jsonl"
             try file.write(to: URL(fileURLWithPath: path))
@@ -118,11 +129,15 @@ struct ObserveEndToEndTests {
             let errors = rejected.map { $0["error"] as? String ?? "" }
             #expect(errors[0].hasPrefix("invalid JSON: byte "))
             #expect(errors[1] == "source: missing")
-            #expect(errors[2].contains("longer than the 1048576-byte limit") && errors[2].contains("first 65536 bytes are kept"))
+            #expect(
+                errors[2].contains("longer than the 1048576-byte limit")
+                    && errors[2].contains("first 65536 bytes are kept"))
             #expect(errors[3].hasPrefix("invalid JSON: byte ") && errors[3].lowercased().contains("utf-8"))
             #expect(errors[4] == "policy.httpStatus: expected an integer, found a string")
             for line in 2...6 { #expect(result.stderr.contains("\(path):\(line): ")) }
-            #expect(try ObserveBinary.sqlite(db, "SELECT domain FROM observations ORDER BY domain") == "good1.example\ngood7.example\n")
+            #expect(
+                try ObserveBinary.sqlite(db, "SELECT domain FROM observations ORDER BY domain")
+                    == "good1.example\ngood7.example\n")
             let kept = try ObserveBinary.sqlite(
                 db, "SELECT r.location, b.size FROM rejected_inputs r JOIN blobs b ON b.sha256 = r.blob ORDER BY r.id")
             let sizes = kept.split(separator: "\n").map(String.init)
@@ -140,14 +155,20 @@ struct ObserveEndToEndTests {
     func checkPolicy() throws {
         try withE2EDirectory { dir in
             let good = dir + "/good.txt"
-            try Data("version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n".utf8)
-                .write(to: URL(fileURLWithPath: good))
+            try Data(
+                "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n"
+                    .utf8
+            )
+            .write(to: URL(fileURLWithPath: good))
             let ok = try ObserveBinary.run(["check-policy", good])
             #expect(ok.status == 0)
             #expect(
-                ok.stdout == #"{"input":"\#(good)","valid":true,"lenientValid":true,"version":"STSv1","mode":"enforce","maxAge":604800,"mx":["mx1.example.com","*.example.net"],"errors":[],"warnings":[]}"# + "\n")
+                ok.stdout
+                    == #"{"input":"\#(good)","valid":true,"lenientValid":true,"version":"STSv1","mode":"enforce","maxAge":604800,"mx":["mx1.example.com","*.example.net"],"errors":[],"warnings":[]}"#
+                    + "\n")
             let stdin = try ObserveBinary.run(
-                ["check-policy", good, "-"], stdin: Data("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 63072000\n".utf8))
+                ["check-policy", good, "-"],
+                stdin: Data("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 63072000\n".utf8))
             #expect(stdin.status == 65)
             let lines = stdin.stdout.split(separator: "\n")
             #expect(lines.count == 2)
@@ -165,10 +186,14 @@ struct ObserveEndToEndTests {
     func checkTXT() throws {
         let ok = try ObserveBinary.run(["check-txt", "v=STSv1; id=20240501T000000"])
         #expect(ok.status == 0)
-        #expect(ok.stdout == #"{"input":"v=STSv1; id=20240501T000000","valid":true,"id":"20240501T000000","errors":[]}"# + "\n")
+        #expect(
+            ok.stdout == #"{"input":"v=STSv1; id=20240501T000000","valid":true,"id":"20240501T000000","errors":[]}"#
+                + "\n")
         let bad = try ObserveBinary.run(["check-txt", "v=STSv1; id=1", "v=STSv1;"])
         #expect(bad.status == 65)
-        #expect(bad.stdout.split(separator: "\n").last == #"{"input":"v=STSv1;","valid":false,"id":null,"errors":["missing-id"]}"#)
+        #expect(
+            bad.stdout.split(separator: "\n").last
+                == #"{"input":"v=STSv1;","valid":false,"id":null,"errors":["missing-id"]}"#)
     }
 
     @Test("help for every subcommand, live not available yet, unknown subcommand is a usage error")
@@ -189,11 +214,15 @@ struct ObserveEndToEndTests {
         try withE2EDirectory { dir in
             let single = dir + "/single.sqlite"
             let merged = dir + "/merged.sqlite"
-            #expect(try ObserveBinary.run(["import-backend-scans", "--db", single] + Self.now + [ObserveBinary.scans]).status == 0)
+            #expect(
+                try ObserveBinary.run(["import-backend-scans", "--db", single] + Self.now + [ObserveBinary.scans])
+                    .status == 0)
             var other = 0
             for index in 1...4 {
                 let result = try ObserveBinary.run(
-                    ["import-backend-scans", "--db", merged, "--json", "--shard", "\(index)/4"] + Self.now + [ObserveBinary.scans])
+                    ["import-backend-scans", "--db", merged, "--json", "--shard", "\(index)/4"] + Self.now + [
+                        ObserveBinary.scans
+                    ])
                 #expect(result.status == 0)
                 other += result.summary["otherShards"] as? Int ?? 0
             }

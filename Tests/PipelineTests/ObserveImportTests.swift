@@ -41,7 +41,9 @@ enum ReplayGroups {
 
 @Suite("ObservationImport: backend scans of the 2020 replay, broken lines, shards")
 struct ObserveImportTests {
-    @Test("scans.jsonl: 434 accepted; latest as of step (b): 361 + 3 (F) valid enforce, 40 (A) valid testing, 25 (B, C) invalid with the reason")
+    @Test(
+        "scans.jsonl: 434 accepted; latest as of step (b): 361 + 3 (F) valid enforce, 40 (A) valid testing, 25 (B, C) invalid with the reason"
+    )
     func replay() throws {
         try withObserveTempDirectory { dir in
             let context = try observeContext(dir)
@@ -56,11 +58,14 @@ struct ObserveImportTests {
             #expect(ReplayGroups.notListedF.isSubset(of: Set(enforce.map(\.domain))))
             #expect(Set(latest.filter { $0.valid && $0.mode == "testing" }.map(\.domain)) == ReplayGroups.testingA)
             let invalid = latest.filter { !$0.valid }
-            #expect(Dictionary(uniqueKeysWithValues: invalid.map { ($0.domain, $0) }).keys.sorted()
-                == ReplayGroups.failing.keys.sorted())
+            #expect(
+                Dictionary(uniqueKeysWithValues: invalid.map { ($0.domain, $0) }).keys.sorted()
+                    == ReplayGroups.failing.keys.sorted())
             for observation in invalid {
                 let prefix = ReplayGroups.reasonPrefix[ReplayGroups.failing[observation.domain] ?? ""] ?? "?"
-                #expect(observation.reason?.hasPrefix(prefix) == true, "\(observation.domain): \(observation.reason ?? "nil")")
+                #expect(
+                    observation.reason?.hasPrefix(prefix) == true,
+                    "\(observation.domain): \(observation.reason ?? "nil")")
             }
             let gmail = latest.first { $0.domain == "gmail.com" }
             #expect(gmail?.listMXs == ["gmail-smtp-in.l.google.com", ".gmail-smtp-in.l.google.com"])
@@ -80,12 +85,15 @@ struct ObserveImportTests {
             func rows(_ context: StageContext) throws -> [String] {
                 var out: [String] = []
                 try Observations(context.db).forEach {
-                    out.append("\($0.domain) \($0.observedAt) \($0.source) \($0.ref) \($0.verdict.valid) \($0.verdict.listMXs)")
+                    out.append(
+                        "\($0.domain) \($0.observedAt) \($0.source) \($0.ref) \($0.verdict.valid) \($0.verdict.listMXs)"
+                    )
                 }
                 return out
             }
             let single = try observeContext(dir, name: "single.sqlite")
-            _ = try ObservationImport.run(.init(paths: [ReplayGroups.scans], format: .backendScans, progress: false), context: single)
+            _ = try ObservationImport.run(
+                .init(paths: [ReplayGroups.scans], format: .backendScans, progress: false), context: single)
             let merged = try observeContext(dir, name: "merged.sqlite")
             var accepted = 0
             for index in 1...4 {

@@ -30,7 +30,10 @@ struct ObserveStoreTests {
             #expect(try Self.insert(store, changed, ref: "g:10") == .conflict(ref: "f:1"))
             #expect(try store.count() == 1)
             // Another source at the same instant is another observation.
-            guard case .inserted = try Self.insert(store, nativeLine("a.example", at: "2024-01-01T00:00:00Z", source: "other"), ref: "h:1") else {
+            guard
+                case .inserted = try Self.insert(
+                    store, nativeLine("a.example", at: "2024-01-01T00:00:00Z", source: "other"), ref: "h:1")
+            else {
                 Issue.record("other source was not new")
                 return
             }
@@ -51,8 +54,14 @@ struct ObserveStoreTests {
                 (nativeLine("b.example", at: "2024-02-01T00:00:00Z", txtStatus: "servfail", source: "z"), "f:5"),
                 (nativeLine("b.example", at: "2024-02-01T00:00:00Z", source: "a"), "f:4"),
                 // A tie between two valid ones: the greater ref wins.
-                (nativeLine("c.example", at: "2024-02-01T00:00:00.000000001Z", mx: ["one.example"], source: "s1"), "f:6"),
-                (nativeLine("c.example", at: "2024-02-01T00:00:00.000000001Z", mx: ["two.example"], source: "s2"), "f:7"),
+                (
+                    nativeLine("c.example", at: "2024-02-01T00:00:00.000000001Z", mx: ["one.example"], source: "s1"),
+                    "f:6"
+                ),
+                (
+                    nativeLine("c.example", at: "2024-02-01T00:00:00.000000001Z", mx: ["two.example"], source: "s2"),
+                    "f:7"
+                ),
                 (nativeLine("d.example", at: "2024-06-01T00:00:00Z"), "f:8"),
             ]
             try context.db.transaction { _ in

@@ -32,10 +32,12 @@ func nativeLine(
     _ domain: String, at: String, mode: String = "enforce", mx: [String] = ["mx.example.net"], txtStatus: String = "ok",
     source: String = "live"
 ) -> String {
-    let body = (["version: STSv1", "mode: \(mode)"] + mx.map { "mx: \($0)" } + ["max_age: 604800"])
+    let body =
+        (["version: STSv1", "mode: \(mode)"] + mx.map { "mx: \($0)" } + ["max_age: 604800"])
         .joined(separator: "\\n") + "\\n"
     let records = txtStatus == "ok" ? #"["v=STSv1; id=1"]"# : "[]"
-    return #"{"domain":"\#(domain)","observedAt":"\#(at)","source":"\#(source)","txt":{"status":"\#(txtStatus)","records":\#(records)},"policy":{"status":"ok","httpStatus":200,"contentType":"text/plain","body":"\#(body)"}}"#
+    return
+        #"{"domain":"\#(domain)","observedAt":"\#(at)","source":"\#(source)","txt":{"status":"\#(txtStatus)","records":\#(records)},"policy":{"status":"ok","httpStatus":200,"contentType":"text/plain","body":"\#(body)"}}"#
 }
 
 /// A realistic `aggregated_scans` CSV export (`\copy aggregated_scans TO … CSV HEADER`): daily LOCAL rows at

@@ -12,7 +12,8 @@ private func line(
     let body = "\"" + goodPolicy.replacingOccurrences(of: "\n", with: "\\n") + "\""
     let policyJSON =
         policy ?? #"{"status":"ok","httpStatus":200,"contentType":"text/plain; charset=utf-8","body":"# + body + #"}"#
-    return #"{"domain":"\#(domain)","observedAt":"\#(observedAt)","source":"live","txt":\#(txtJSON),"policy":\#(policyJSON)\#(extra)}"#
+    return
+        #"{"domain":"\#(domain)","observedAt":"\#(observedAt)","source":"live","txt":\#(txtJSON),"policy":\#(policyJSON)\#(extra)}"#
 }
 
 private func read(_ text: String) throws -> (Observation, warnings: [String]) {
@@ -65,17 +66,26 @@ struct ObservationJSONLTests {
     @Test(
         "a missing or mistyped field is an error naming the field",
         arguments: [
-            (#"{"observedAt":"2024-03-01T12:00:00Z","source":"live","txt":{"status":"ok","records":[]},"policy":{"status":"timeout"}}"#, "domain: missing"),
+            (
+                #"{"observedAt":"2024-03-01T12:00:00Z","source":"live","txt":{"status":"ok","records":[]},"policy":{"status":"timeout"}}"#,
+                "domain: missing"
+            ),
             (line(observedAt: "2024-03-01 12:00:00"), "observedAt: "),
             (line(observedAt: "2024-03-01T12:00:00"), "observedAt: \"2024-03-01T12:00:00\" has no UTC offset"),
             (line(txt: #"{"status":"ok"}"#), "txt.records: missing (required when status is \"ok\")"),
             (line(txt: #"{"status":"gone","records":[]}"#), "txt.status: \"gone\" is not one of"),
             (line(txt: #"{"status":"ok","records":[1]}"#), "txt.records[0]: expected a string or an array of strings"),
             (line(txt: #""ok""#), "txt: expected an object, found a string"),
-            (line(policy: #"{"status":"ok","httpStatus":"200","body":"x"}"#), "policy.httpStatus: expected an integer, found a string"),
+            (
+                line(policy: #"{"status":"ok","httpStatus":"200","body":"x"}"#),
+                "policy.httpStatus: expected an integer, found a string"
+            ),
             (line(policy: #"{"status":"ok","httpStatus":200}"#), "policy.body: missing"),
             (line(policy: #"{"status":"ok","body":"x"}"#), "policy.httpStatus: missing"),
-            (line(policy: #"{"status":"ok","httpStatus":200.5,"body":"x"}"#), "policy.httpStatus: expected an integer, found 200.5"),
+            (
+                line(policy: #"{"status":"ok","httpStatus":200.5,"body":"x"}"#),
+                "policy.httpStatus: expected an integer, found 200.5"
+            ),
             (line(domain: "not a domain"), "domain: \"not a domain\" is not a domain name"),
             (line(extra: #","domain":"x.org""#), "domain: duplicate key at byte"),
             (#"{"domain":"x.org","#, "invalid JSON: byte"),
@@ -139,13 +149,19 @@ struct ObservationVerdictTests {
         arguments: [
             (Observation.TXTFacts(status: .ok, records: [["v=STSv1; id=a1"]]), true, nil as String?),
             (Observation.TXTFacts(status: .ok, records: [["v=spf1 -all"]]), false, "no-sts-record"),
-            (Observation.TXTFacts(status: .ok, records: [["v=STSv1; id=a"], ["v=STSv1; id=b"]]), false, "multiple-sts-records: 2 records"),
+            (
+                Observation.TXTFacts(status: .ok, records: [["v=STSv1; id=a"], ["v=STSv1; id=b"]]), false,
+                "multiple-sts-records: 2 records"
+            ),
             (Observation.TXTFacts(status: .ok, records: [["v=STSv1;"]]), false, "missing-id"),
             (Observation.TXTFacts(status: .nxdomain), false, "no-sts-record: nxdomain"),
             (Observation.TXTFacts(status: .nodata), false, "no-sts-record: nodata"),
             (Observation.TXTFacts(status: .servfail), false, "txt-lookup-failed: servfail"),
             (Observation.TXTFacts(status: .timeout), false, "txt-lookup-failed: timeout"),
-            (Observation.TXTFacts(status: .error, error: "connection refused"), false, "txt-lookup-failed: error: connection refused"),
+            (
+                Observation.TXTFacts(status: .error, error: "connection refused"), false,
+                "txt-lookup-failed: error: connection refused"
+            ),
         ])
     func txtStatuses(txt: Observation.TXTFacts, valid: Bool, reason: String?) {
         let verdict = ObservationVerdict.compute(txt: txt, policy: Self.okPolicy(goodPolicy))
@@ -159,17 +175,49 @@ struct ObservationVerdictTests {
     @Test(
         "every policy status value",
         arguments: [
-            (Observation.PolicyFacts(status: .ok, httpStatus: 200, contentType: "text/plain", body: Array(goodPolicy.utf8)), nil as String?),
-            (Observation.PolicyFacts(status: .ok, httpStatus: 200, contentType: "text/plain", body: Array("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 63072000\n".utf8)), "max-age-out-of-range: 63072000"),
-            (Observation.PolicyFacts(status: .httpStatus, httpStatus: 404, contentType: "text/html", body: []), "http-status-not-200: 404"),
+            (
+                Observation.PolicyFacts(
+                    status: .ok, httpStatus: 200, contentType: "text/plain", body: Array(goodPolicy.utf8)),
+                nil as String?
+            ),
+            (
+                Observation.PolicyFacts(
+                    status: .ok, httpStatus: 200, contentType: "text/plain",
+                    body: Array("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 63072000\n".utf8)),
+                "max-age-out-of-range: 63072000"
+            ),
+            (
+                Observation.PolicyFacts(status: .httpStatus, httpStatus: 404, contentType: "text/html", body: []),
+                "http-status-not-200: 404"
+            ),
             (Observation.PolicyFacts(status: .httpStatus), "policy-fetch-failed: http-status"),
-            (Observation.PolicyFacts(status: .contentType, httpStatus: 200, contentType: "text/html", body: Array(goodPolicy.utf8)), "content-type-not-text-plain: text/html"),
-            (Observation.PolicyFacts(status: .contentType, httpStatus: 200, contentType: nil, body: Array(goodPolicy.utf8)), "content-type-missing"),
-            (Observation.PolicyFacts(status: .redirect, httpStatus: 301, location: "https://elsewhere.example/"), "redirect-not-followed: 301 to https://elsewhere.example/"),
-            (Observation.PolicyFacts(status: .tooLarge, httpStatus: 200, body: Array("abc".utf8)), "too-large: 3+ bytes"),
-            (Observation.PolicyFacts(status: .tlsError, error: "certificate has expired"), "policy-tls-error: certificate has expired"),
+            (
+                Observation.PolicyFacts(
+                    status: .contentType, httpStatus: 200, contentType: "text/html", body: Array(goodPolicy.utf8)),
+                "content-type-not-text-plain: text/html"
+            ),
+            (
+                Observation.PolicyFacts(
+                    status: .contentType, httpStatus: 200, contentType: nil, body: Array(goodPolicy.utf8)),
+                "content-type-missing"
+            ),
+            (
+                Observation.PolicyFacts(status: .redirect, httpStatus: 301, location: "https://elsewhere.example/"),
+                "redirect-not-followed: 301 to https://elsewhere.example/"
+            ),
+            (
+                Observation.PolicyFacts(status: .tooLarge, httpStatus: 200, body: Array("abc".utf8)),
+                "too-large: 3+ bytes"
+            ),
+            (
+                Observation.PolicyFacts(status: .tlsError, error: "certificate has expired"),
+                "policy-tls-error: certificate has expired"
+            ),
             (Observation.PolicyFacts(status: .timeout), "policy-fetch-failed: timeout"),
-            (Observation.PolicyFacts(status: .error, error: "connection refused"), "policy-fetch-failed: error: connection refused"),
+            (
+                Observation.PolicyFacts(status: .error, error: "connection refused"),
+                "policy-fetch-failed: error: connection refused"
+            ),
         ])
     func policyStatuses(policy: Observation.PolicyFacts, reason: String?) {
         let verdict = ObservationVerdict.compute(txt: Self.okTXT, policy: policy)
@@ -200,20 +248,25 @@ struct BackendScanTests {
         id: Int = 7, domain: String = "example.com", timestamp: String = "2020-04-21T09:15:02.123456",
         mtaSTS: String
     ) -> String {
-        let scandata = #"{"domain":"\#(domain)","status":0,"results":{},"preferred_hostnames":[],"mta_sts":\#(mtaSTS),"extra_results":{}}"#
+        let scandata =
+            #"{"domain":"\#(domain)","status":0,"results":{},"preferred_hostnames":[],"mta_sts":\#(mtaSTS),"extra_results":{}}"#
         let escaped = scandata.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return #"{"id":\#(id),"domain":"\#(domain)","scandata":"\#(escaped)","timestamp":"\#(timestamp)","version":1,"mta_sts_mode":"enforce"}"#
+        return
+            #"{"id":\#(id),"domain":"\#(domain)","scandata":"\#(escaped)","timestamp":"\#(timestamp)","version":1,"mta_sts_mode":"enforce"}"#
     }
 
-    static func mtaSTS(status: Int, text: Int = 0, textMessage: String? = nil, file: Int = 0, fileMessage: String? = nil,
-        policy: String, mode: String, mxs: String) -> String
-    {
+    static func mtaSTS(
+        status: Int, text: Int = 0, textMessage: String? = nil, file: Int = 0, fileMessage: String? = nil,
+        policy: String, mode: String, mxs: String
+    ) -> String {
         func check(_ name: String, _ status: Int, _ message: String?) -> String {
             let messages = message.map { #","messages":["\#($0)"]"# } ?? ""
-            return #""\#(name)":{"name":"\#(name)","status":\#(status)\#(messages),"status_text":"x","description":"y"}"#
+            return
+                #""\#(name)":{"name":"\#(name)","status":\#(status)\#(messages),"status_text":"x","description":"y"}"#
         }
         let policyJSON = policy.replacingOccurrences(of: "\n", with: "\\n")
-        return #"{"name":"mta-sts","status":\#(status),"checks":{\#(check("mta-sts-policy-file", file, fileMessage)),\#(check("mta-sts-text", text, textMessage))},"policy":"\#(policyJSON)","mode":"\#(mode)","mxs":\#(mxs)}"#
+        return
+            #"{"name":"mta-sts","status":\#(status),"checks":{\#(check("mta-sts-policy-file", file, fileMessage)),\#(check("mta-sts-text", text, textMessage))},"policy":"\#(policyJSON)","mode":"\#(mode)","mxs":\#(mxs)}"#
     }
 
     static func scan(_ line: String) throws -> BackendScan {
@@ -225,7 +278,9 @@ struct BackendScanTests {
         let scan = try Self.scan(
             Self.scanLine(
                 mtaSTS: Self.mtaSTS(
-                    status: 0, policy: "version: STSv1\nmode: enforce\nmx: ASPMX.L.GOOGLE.COM\nmx: *.Example.com\nmax_age: 604800\n",
+                    status: 0,
+                    policy:
+                        "version: STSv1\nmode: enforce\nmx: ASPMX.L.GOOGLE.COM\nmx: *.Example.com\nmax_age: 604800\n",
                     mode: "enforce", mxs: #"["ASPMX.L.GOOGLE.COM","*.Example.com"]"#)))
         #expect(scan.id == 7 && scan.domain == "example.com")
         #expect(scan.observedAt == Instant(seconds: 1_587_460_502, nanoseconds: 123_456_000))
@@ -242,7 +297,8 @@ struct BackendScanTests {
         let verdict = try Self.scan(
             Self.scanLine(
                 mtaSTS: Self.mtaSTS(
-                    status: 1, file: 1, fileMessage: "Warning: testing", policy: "version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 86400\n",
+                    status: 1, file: 1, fileMessage: "Warning: testing",
+                    policy: "version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 86400\n",
                     mode: "testing", mxs: #"["a.example.com"]"#))
         ).verdict
         #expect(verdict.valid && verdict.mode == "testing")
@@ -253,19 +309,25 @@ struct BackendScanTests {
         arguments: [
             (
                 BackendScanTests.mtaSTS(
-                    status: 2, text: 2, textMessage: "Failure: Couldn't find an MTA-STS TXT record: lookup _mta-sts.example.com on 127.0.0.11:53: no such host.",
-                    policy: "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 86400\n", mode: "enforce", mxs: #"["a.example.com"]"#),
+                    status: 2, text: 2,
+                    textMessage:
+                        "Failure: Couldn't find an MTA-STS TXT record: lookup _mta-sts.example.com on 127.0.0.11:53: no such host.",
+                    policy: "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 86400\n", mode: "enforce",
+                    mxs: #"["a.example.com"]"#),
                 "txt-lookup-failed: Couldn't find an MTA-STS TXT record: lookup _mta-sts.example.com on 127.0.0.11:53: no such host."
             ),
             (
                 BackendScanTests.mtaSTS(
                     status: 2, file: 2, fileMessage: "Failure: MTA-STS max_age must be a positive integer <= 31557600.",
-                    policy: "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 63072000\n", mode: "enforce", mxs: #"["a.example.com"]"#),
+                    policy: "version: STSv1\nmode: enforce\nmx: a.example.com\nmax_age: 63072000\n", mode: "enforce",
+                    mxs: #"["a.example.com"]"#),
                 "max-age-out-of-range: 63072000"
             ),
             (
                 BackendScanTests.mtaSTS(
-                    status: 2, file: 2, fileMessage: "Failure: Couldn't get policy file: https://mta-sts.example.com/.well-known/mta-sts.txt returned 404 Not Found.",
+                    status: 2, file: 2,
+                    fileMessage:
+                        "Failure: Couldn't get policy file: https://mta-sts.example.com/.well-known/mta-sts.txt returned 404 Not Found.",
                     policy: "", mode: "", mxs: #"[""]"#),
                 "http-status-not-200: 404"
             ),
@@ -280,12 +342,14 @@ struct BackendScanTests {
         }
     }
 
-    @Test("whole-second, space-separated and zoned timestamps", arguments: [
-        ("2020-04-21T09:15:02", Instant(seconds: 1_587_460_502)),
-        ("2020-04-21 09:15:02", Instant(seconds: 1_587_460_502)),
-        ("2020-04-21 09:15:02+00", Instant(seconds: 1_587_460_502)),
-        ("2020-04-21T11:15:02.5+02:00", Instant(seconds: 1_587_460_502, nanoseconds: 500_000_000)),
-    ])
+    @Test(
+        "whole-second, space-separated and zoned timestamps",
+        arguments: [
+            ("2020-04-21T09:15:02", Instant(seconds: 1_587_460_502)),
+            ("2020-04-21 09:15:02", Instant(seconds: 1_587_460_502)),
+            ("2020-04-21 09:15:02+00", Instant(seconds: 1_587_460_502)),
+            ("2020-04-21T11:15:02.5+02:00", Instant(seconds: 1_587_460_502, nanoseconds: 500_000_000)),
+        ])
     func timestamps(text: String, instant: Instant) throws {
         #expect(try BackendTime.parse(text).get() == instant)
     }
@@ -339,9 +403,11 @@ struct AggregatedScanTests {
     @Test("a CSV row of the table export")
     func csv() throws {
         let row = try AggregatedScan.readCSV(["12", "2019-06-15 00:00:00", "LOCAL", "0", "812", "31", "9"])
-        #expect(row == AggregatedScan(
-            backendID: 12, time: Instant(seconds: 1_560_556_800), source: "LOCAL", attempted: 0, withMXs: 812,
-            testing: 31, enforce: 9, schema: .csv))
+        #expect(
+            row
+                == AggregatedScan(
+                    backendID: 12, time: Instant(seconds: 1_560_556_800), source: "LOCAL", attempted: 0, withMXs: 812,
+                    testing: 31, enforce: 9, schema: .csv))
         #expect(throws: RecordError(field: "with_mxs", "expected a count (whole number ≥ 0), found \"-1\"")) {
             try AggregatedScan.readCSV(["1", "2019-06-15 00:00:00", "LOCAL", "0", "-1", "0", "0"])
         }
@@ -349,23 +415,29 @@ struct AggregatedScanTests {
 
     @Test("Go AggregatedScan JSON, local offset normalised to UTC")
     func current() throws {
-        let row = try AggregatedScan.readJSONLine(Array(
-            #"{"Time":"2019-07-01T03:00:00.123456789-07:00","Source":"TOP_DOMAINS","Attempted":1000000,"WithMXs":781233,"MTASTSTesting":812,"MTASTSTestingList":null,"MTASTSEnforce":402,"MTASTSEnforceList":null}"#.utf8))
+        let row = try AggregatedScan.readJSONLine(
+            Array(
+                #"{"Time":"2019-07-01T03:00:00.123456789-07:00","Source":"TOP_DOMAINS","Attempted":1000000,"WithMXs":781233,"MTASTSTesting":812,"MTASTSTestingList":null,"MTASTSEnforce":402,"MTASTSEnforceList":null}"#
+                    .utf8))
         #expect(row.time == Instant(seconds: 1_561_975_200, nanoseconds: 123_456_789))
         #expect(row.withMXs == 781233 && row.testing == 812 && row.enforce == 402 && row.schema == .aggregatedScan)
     }
 
     @Test("the 2019-05 window: zero counts take the list lengths")
     func uncounted() throws {
-        let row = try AggregatedScan.readJSONLine(Array(
-            #"{"Time":"2019-05-20T00:00:00Z","Source":"TOP_DOMAINS","Attempted":10,"WithMXs":8,"MTASTSTesting":0,"MTASTSTestingList":["a.com","b.com"],"MTASTSEnforce":0,"MTASTSEnforceList":["c.com"]}"#.utf8))
+        let row = try AggregatedScan.readJSONLine(
+            Array(
+                #"{"Time":"2019-05-20T00:00:00Z","Source":"TOP_DOMAINS","Attempted":10,"WithMXs":8,"MTASTSTesting":0,"MTASTSTestingList":["a.com","b.com"],"MTASTSEnforce":0,"MTASTSEnforceList":["c.com"]}"#
+                    .utf8))
         #expect(row.testing == 2 && row.enforce == 1)
     }
 
     @Test("the DomainTotals schema: Connected and lists as counts")
     func domainTotals() throws {
-        let row = try AggregatedScan.readJSONLine(Array(
-            #"{"Time":"2019-02-01T10:00:00+01:00","Source":"top-1m.csv","Attempted":1000,"Connected":700,"MTASTSTesting":["a.com"],"MTASTSEnforce":["b.com","c.com"]}"#.utf8))
+        let row = try AggregatedScan.readJSONLine(
+            Array(
+                #"{"Time":"2019-02-01T10:00:00+01:00","Source":"top-1m.csv","Attempted":1000,"Connected":700,"MTASTSTesting":["a.com"],"MTASTSEnforce":["b.com","c.com"]}"#
+                    .utf8))
         #expect(row.withMXs == 700 && row.testing == 1 && row.enforce == 2 && row.schema == .domainTotals)
         #expect(row.time == Instant(seconds: 1_549_011_600))
     }

@@ -46,7 +46,9 @@ public struct AggregatedScan: Sendable, Hashable {
     }
 
     /// The CSV header of the table export.
-    public static let csvHeader = ["id", "time", "source", "attempted", "with_mxs", "mta_sts_testing", "mta_sts_enforce"]
+    public static let csvHeader = [
+        "id", "time", "source", "attempted", "with_mxs", "mta_sts_testing", "mta_sts_enforce",
+    ]
 
     /// Reads one CSV record of the table export (header already checked): every field required, counts ≥ 0.
     public static func readCSV(_ fields: [String?]) throws(RecordError) -> AggregatedScan {

@@ -113,7 +113,8 @@ public struct BackendScan: Sendable, Hashable {
         let result = try ObjectReader(readRecordJSON(Array(scandata.utf8), field: "scandata").value, path: "scandata")
         let resultDomain = try result.string("domain")
         guard Observation.normalizedDomain(resultDomain) == domain else {
-            throw RecordError(field: "scandata.domain", "\"\(resultDomain)\" differs from the row's domain \"\(rawDomain)\"")
+            throw RecordError(
+                field: "scandata.domain", "\"\(resultDomain)\" differs from the row's domain \"\(rawDomain)\"")
         }
         let domainStatus = try result.int("status")
         let mtaSTS = try result.optionalObject("mta_sts").map { (reader) throws(RecordError) in

@@ -96,7 +96,8 @@ struct ObjectReader {
         out.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
             guard case .string(let text) = element else {
-                throw RecordError(field: "\(key(name))[\(index)]", "expected a string, found \(element.typeDescription)")
+                throw RecordError(
+                    field: "\(key(name))[\(index)]", "expected a string, found \(element.typeDescription)")
             }
             out.append(text)
         }
