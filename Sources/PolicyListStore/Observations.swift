@@ -113,11 +113,11 @@ public struct Observations {
     ///
     /// - Parameters:
     ///   - facts: the parsed facts.
-    ///   - verdict: the verdict to store (normally `facts.verdict`).
+    ///   - verdict: the verdict to store; `nil` computes `facts.verdict`, and only when the row is new.
     ///   - ref: the evidence reference (`FILE:LINE`, plus ` (scan ID)` for backend scans).
     ///   - line: the input line exactly as read.
     public func insert(
-        _ facts: ObservationFacts, verdict: ObservationVerdict, ref: String, line: [UInt8]
+        _ facts: ObservationFacts, verdict: ObservationVerdict? = nil, ref: String, line: [UInt8]
     ) throws -> InsertOutcome {
         guard let ns = Self.nanoseconds(facts.observedAt) else {
             throw StoreError.column("observedAt \(facts.observedAt) is outside 1677–2262", sql: "observations")
@@ -131,6 +131,7 @@ public struct Observations {
             let existingHash: String = try existing.get(1)
             return existingHash == lineHash ? .alreadyKnown(ref: existingRef) : .conflict(ref: existingRef)
         }
+        let verdict = verdict ?? facts.verdict
         let blobs = BlobStore(db)
         try blobs.put(line)
         var values: [SQLValue] = [

@@ -175,7 +175,7 @@ public enum ObservationImport {
                         batchTally.reject(path: path, line: line, error: error)
                         continue
                     }
-                    switch try observations.insert(facts, verdict: facts.verdict, ref: ref, line: bytes) {
+                    switch try observations.insert(facts, ref: ref, line: bytes) {
                     case .inserted: batchTally.accepted += 1
                     case .alreadyKnown: batchTally.alreadyKnown += 1
                     case .conflict(let existing):
