@@ -38,6 +38,8 @@ public enum Migrations {
         .snapshots0002,
         .requests0003,
         .reconcile0004,
+        .observations0005,
+        .aggregatedScans0006,
         .runner0007,
     ]
 
