@@ -108,3 +108,39 @@ extension Rel {
         return out
     }
 }
+
+extension Rel {
+    /// The publication strings of seq 53, 54 and 56 (data/replay-2020/expected/timestamps.tsv).
+    static let seq53 = ["--timestamp", "2020-04-15T11:19:10.581595-07:00", "--expires", "2020-04-29T11:19:10.581618-07:00"]
+    static let seq54 = ["--timestamp", "2020-04-22T13:39:26.906657-07:00", "--expires", "2020-05-06T13:39:26.906684-07:00"]
+
+    /// A store with the replay's step (a) inputs ingested and reconciled at the freeze, ready to publish seq 53;
+    /// `scans` also imports the backend scans (for step b).
+    static func replayStore(_ db: String, scans: Bool = false) throws {
+        let seq52 = tempDir("seq52")
+        try run("/usr/bin/tar", ["-xzf", data + "/policy-history/history.tar.gz", "-C", seq52])
+        let steps: [(String, [String])] = [
+            ("policylist-ingest", ["snapshots", "--keyring", keyring, seq52 + "/20200401T180221Z-2860d94.policy.json"]),
+            ("policylist-ingest", ["queue", data + "/replay-2020/domains.csv.gz"]),
+            ("policylist-ingest", ["requests", data + "/replay-2020/removals.json", data + "/replay-2020/edits.json"]),
+            ("policylist-reconcile", ["--as-of", "2020-04-15T07:20:35Z", "--freeze", "2020-04-15T07:20:35Z"]),
+        ]
+        for (tool, arguments) in steps {
+            let result = try run(tool, arguments + ["--db", db])
+            if result.status != 0 { throw CocoaError(.fileReadUnknown, userInfo: ["stderr": result.stderr]) }
+        }
+        if scans {
+            try run("policylist-observe", ["import-backend-scans", data + "/replay-2020/scans.jsonl.gz", "--db", db])
+        }
+    }
+
+    /// Mounts a tmpfs of `size` at `dir` (root only); false when that is not possible here.
+    static func mountTmpfs(_ dir: String, size: String) -> Bool {
+        guard geteuid() == 0 else { return false }
+        return (try? run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir]).status) == 0
+    }
+
+    static func unmount(_ dir: String) {
+        _ = try? run("/bin/umount", [dir])
+    }
+}
