@@ -54,7 +54,8 @@ struct NetFailureTests {
                         } else {
                             // SO_LINGER 0: close sends a RST.
                             var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                            setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                            setsockopt(
+                                client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
                         }
                         close(client)
                     }

@@ -28,7 +28,8 @@ struct OutsideWorldTests {
         var info = statvfs()
         #expect(statvfs(mount, &info) == 0)
         let free = Int(info.f_bavail) * Int(info.f_frsize)
-        #expect(FileManager.default.createFile(atPath: mount + "/filler", contents: Data(count: max(0, free - 122_880))))
+        #expect(
+            FileManager.default.createFile(atPath: mount + "/filler", contents: Data(count: max(0, free - 122_880))))
         let full = try Rel.run(
             "policylist-publish", ["--db", db, "--out", out, "--now", "2020-04-22T20:40:00Z"] + Rel.seq54)
         print("disk full: exit \(full.status): \(full.stderr)")

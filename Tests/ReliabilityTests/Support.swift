@@ -111,8 +111,12 @@ extension Rel {
 
 extension Rel {
     /// The publication strings of seq 53, 54 and 56 (data/replay-2020/expected/timestamps.tsv).
-    static let seq53 = ["--timestamp", "2020-04-15T11:19:10.581595-07:00", "--expires", "2020-04-29T11:19:10.581618-07:00"]
-    static let seq54 = ["--timestamp", "2020-04-22T13:39:26.906657-07:00", "--expires", "2020-05-06T13:39:26.906684-07:00"]
+    static let seq53 = [
+        "--timestamp", "2020-04-15T11:19:10.581595-07:00", "--expires", "2020-04-29T11:19:10.581618-07:00",
+    ]
+    static let seq54 = [
+        "--timestamp", "2020-04-22T13:39:26.906657-07:00", "--expires", "2020-05-06T13:39:26.906684-07:00",
+    ]
 
     /// A store with the replay's step (a) inputs ingested and reconciled at the freeze, ready to publish seq 53;
     /// `scans` also imports the backend scans (for step b).
@@ -120,7 +124,10 @@ extension Rel {
         let seq52 = tempDir("seq52")
         try run("/usr/bin/tar", ["-xzf", data + "/policy-history/history.tar.gz", "-C", seq52])
         let steps: [(String, [String])] = [
-            ("policylist-ingest", ["snapshots", "--keyring", keyring, seq52 + "/20200401T180221Z-2860d94.policy.json"]),
+            (
+                "policylist-ingest",
+                ["snapshots", "--keyring", keyring, seq52 + "/20200401T180221Z-2860d94.policy.json"]
+            ),
             ("policylist-ingest", ["queue", data + "/replay-2020/domains.csv.gz"]),
             ("policylist-ingest", ["requests", data + "/replay-2020/removals.json", data + "/replay-2020/edits.json"]),
             ("policylist-reconcile", ["--as-of", "2020-04-15T07:20:35Z", "--freeze", "2020-04-15T07:20:35Z"]),
