@@ -253,3 +253,36 @@ struct CrashSafetyTests {
         #expect(Set(points.map(\.stage)).count == reference.stages.count)
     }
 }
+
+/// The same through the runner: one stage of `policylist run pipelines/final-publication.json` dies before a
+/// commit (`POLICYLIST_FAULT=commit:N@STAGE`), and a plain rerun of `policylist run` resumes at that stage.
+@Suite("Crash safety: policylist run resumes", .serialized)
+struct RunnerResumeTests {
+    static func run(_ work: String, environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
+        let result = try Rel.run(
+            "policylist",
+            ["run", "pipelines/final-publication.json", "--db", work + "/db.sqlite", "--var", "OUT=\(work)/out"],
+            environment: environment, cwd: Rel.root)
+        return (result.status, result.stderr)
+    }
+
+    @Test("a stage killed inside a pipeline run, then `policylist run` again: same data and bytes as one clean run")
+    func killedStageResumes() throws {
+        let work = Rel.tempDir("runner-crash")
+        let clean = try Self.run(work)
+        try #require(clean.status == 0, "\(clean.stderr.suffix(2000))")
+        let dump = try StoreDump.dump(work + "/db.sqlite")
+        let tree = Rel.tree(work + "/out")
+        for fault in ["commit:30@ingest-history", "commit:1@publish-seq54"] {
+            try FileManager.default.removeItem(atPath: work)
+            let killed = try Self.run(work, environment: ["POLICYLIST_FAULT": fault])
+            #expect(killed.status != 0, "\(fault): the run did not fail")
+            let resumed = try Self.run(work)
+            #expect(resumed.status == 0, "\(fault): \(resumed.stderr.suffix(2000))")
+            #expect(
+                resumed.stderr.contains("resum"), "\(fault): the rerun did not resume: \(resumed.stderr.prefix(600))")
+            #expect(try StoreDump.dump(work + "/db.sqlite") == dump, "\(fault): database differs")
+            #expect(Rel.tree(work + "/out") == tree, "\(fault): outputs differ")
+        }
+    }
+}
