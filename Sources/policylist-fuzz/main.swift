@@ -63,7 +63,7 @@ await runMain("policylist-fuzz") { args in
 
     let formats = try parsed.all("format").map(format)
     let chosen = formats.isEmpty ? FuzzFormat.allCases : formats
-    let perFormat = max(1, cases / chosen.count)
+    let perFormat = max(1, (cases + chosen.count - 1) / chosen.count)  // at least --cases in total
     let report = campaign.run(casesPerFormat: perFormat, formats: chosen, progressEvery: max(1, perFormat / 20)) {
         printError("policylist-fuzz: \($0.total) cases, \(Int($0.casesPerSecond))/s, \($0.failures.count) failures")
     }

@@ -87,29 +87,29 @@ struct CrashSafetyTests {
         var trees: [[String: Data]] = []
         var durations: [Duration] = []
 
-        init() throws {
+        init() async throws {
             work = Rel.tempDir("crash-work")
             saved = Rel.tempDir("crash-reference")
             stages = CrashSafetyTests.workload(work)
             try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
-            try Rel.copyTree(work, saved + "/0")
+            try await Rel.copyTree(work, saved + "/0")
             for (index, stage) in stages.enumerated() {
                 let clock = ContinuousClock()
                 let start = clock.now
-                let result = try Rel.run(stage.tool, stage.arguments + ["--db", work + "/db.sqlite", "--json"])
+                let result = try await Rel.run(stage.tool, stage.arguments + ["--db", work + "/db.sqlite", "--json"])
                 durations.append(clock.now - start)
                 guard result.status == 0 else {
                     throw CommandFailed(description: "\(stage.name): exit \(result.status): \(result.stderr)")
                 }
                 dumps.append(try StoreDump.dump(work + "/db.sqlite"))
                 trees.append(Rel.tree(work + "/out"))
-                try Rel.copyTree(work, saved + "/\(index + 1)")
+                try await Rel.copyTree(work, saved + "/\(index + 1)")
             }
         }
 
         /// Puts the work directory back to its state after `stages` stages.
-        func restore(after stages: Int) throws {
-            try Rel.copyTree(saved + "/\(stages)", work)
+        func restore(after stages: Int) async throws {
+            try await Rel.copyTree(saved + "/\(stages)", work)
         }
     }
 
@@ -172,23 +172,25 @@ struct CrashSafetyTests {
     }
 
     @Test("≥ 50 kill points over ingest, import, reconcile and publish: the rerun ends with the same data and bytes")
-    func killAndRerun() throws {
-        let reference = try Reference()
+    func killAndRerun() async throws {
+        let reference = try await Reference()
         var points: [KillPoint] = []
         var observations = 0
         var problems: [String] = []
         let db = reference.work + "/db.sqlite"
 
         /// Runs stage `index` with `environment`/`killAfter`, then reruns it plainly and compares.
-        func attempt(_ index: Int, environment: [String: String], killAfter: Duration?, how: String) throws -> Bool {
+        func attempt(_ index: Int, environment: [String: String], killAfter: Duration?, how: String) async throws
+            -> Bool
+        {
             let stage = reference.stages[index]
-            try reference.restore(after: index)
+            try await reference.restore(after: index)
             let watcher = stage.out.map {
                 Watcher(
                     dir: reference.work + "/" + $0, prefix: $0.dropFirst("out/".count) + "/",
                     expected: reference.trees[index])
             }
-            let killed = try Rel.run(
+            let killed = try await Rel.run(
                 stage.tool, stage.arguments + ["--db", db, "--json"], environment: environment, killAfter: killAfter)
             if let watcher {
                 let (seen, violations) = watcher.stop()
@@ -202,7 +204,7 @@ struct CrashSafetyTests {
                 return false  // it finished before the kill point
             }
             points.append(KillPoint(stage: stage.name, how: how))
-            let rerun = try Rel.run(stage.tool, stage.arguments + ["--db", db, "--json"])
+            let rerun = try await Rel.run(stage.tool, stage.arguments + ["--db", db, "--json"])
             if rerun.status != 0 {
                 problems.append("\(stage.name) \(how): rerun exit \(rerun.status): \(rerun.stderr)")
             }
@@ -223,13 +225,13 @@ struct CrashSafetyTests {
         for (index, stage) in reference.stages.enumerated() {
             if let commits = stage.commitPoints {
                 for commit in commits {
-                    _ = try attempt(
+                    _ = try await attempt(
                         index, environment: ["POLICYLIST_FAULT": "commit:\(commit)"], killAfter: nil,
                         how: "commit:\(commit)")
                 }
             } else {
                 var commit = 1
-                while try attempt(
+                while try await attempt(
                     index, environment: ["POLICYLIST_FAULT": "commit:\(commit)"], killAfter: nil,
                     how: "commit:\(commit)"),
                     commit < 60
@@ -240,7 +242,7 @@ struct CrashSafetyTests {
             let duration = reference.durations[index]
             for step in 1...max(1, stage.timeOffsets) {
                 let offset = duration * Double(step) / Double(stage.timeOffsets + 1)
-                _ = try attempt(index, environment: [:], killAfter: offset, how: "SIGKILL at \(offset)")
+                _ = try await attempt(index, environment: [:], killAfter: offset, how: "SIGKILL at \(offset)")
             }
         }
 
@@ -258,8 +260,9 @@ struct CrashSafetyTests {
 /// commit (`POLICYLIST_FAULT=commit:N@STAGE`), and a plain rerun of `policylist run` resumes at that stage.
 @Suite("Crash safety: policylist run resumes", .serialized)
 struct RunnerResumeTests {
-    static func run(_ work: String, environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
-        let result = try Rel.run(
+    static func run(_ work: String, environment: [String: String] = [:]) async throws -> (status: Int32, stderr: String)
+    {
+        let result = try await Rel.run(
             "policylist",
             ["run", "pipelines/final-publication.json", "--db", work + "/db.sqlite", "--var", "OUT=\(work)/out"],
             environment: environment, cwd: Rel.root)
@@ -267,17 +270,17 @@ struct RunnerResumeTests {
     }
 
     @Test("a stage killed inside a pipeline run, then `policylist run` again: same data and bytes as one clean run")
-    func killedStageResumes() throws {
+    func killedStageResumes() async throws {
         let work = Rel.tempDir("runner-crash")
-        let clean = try Self.run(work)
+        let clean = try await Self.run(work)
         try #require(clean.status == 0, "\(clean.stderr.suffix(2000))")
         let dump = try StoreDump.dump(work + "/db.sqlite")
         let tree = Rel.tree(work + "/out")
         for fault in ["commit:30@ingest-history", "commit:1@publish-seq54"] {
             try FileManager.default.removeItem(atPath: work)
-            let killed = try Self.run(work, environment: ["POLICYLIST_FAULT": fault])
+            let killed = try await Self.run(work, environment: ["POLICYLIST_FAULT": fault])
             #expect(killed.status != 0, "\(fault): the run did not fail")
-            let resumed = try Self.run(work)
+            let resumed = try await Self.run(work)
             #expect(resumed.status == 0, "\(fault): \(resumed.stderr.suffix(2000))")
             #expect(
                 resumed.stderr.contains("resum"), "\(fault): the rerun did not resume: \(resumed.stderr.prefix(600))")

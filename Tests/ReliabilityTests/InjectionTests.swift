@@ -12,9 +12,9 @@ struct InjectionTests {
     /// working directory).
     static let hostile = "x$(touch pwned);`touch pwned`;y 'q\" |&.json"
 
-    static func seq52(into dir: String, named name: String) throws {
+    static func seq52(into dir: String, named name: String) async throws {
         let history = Rel.tempDir("history")
-        try Rel.run("/usr/bin/tar", ["-xzf", Rel.data + "/policy-history/history.tar.gz", "-C", history])
+        try await Rel.run("/usr/bin/tar", ["-xzf", Rel.data + "/policy-history/history.tar.gz", "-C", history])
         let source = history + "/20200401T180221Z-2860d94.policy.json"
         try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name)
         if FileManager.default.fileExists(atPath: source + ".asc") {
@@ -23,13 +23,13 @@ struct InjectionTests {
     }
 
     @Test("a file name with $(…), backticks and ; goes through ingest, gpgv and git as data, never to a shell")
-    func shellMetacharactersInFileNames() throws {
+    func shellMetacharactersInFileNames() async throws {
         let dir = Rel.tempDir("names")
         let marker = dir + "/pwned"
         let name = Self.hostile
-        try Self.seq52(into: dir, named: name)
+        try await Self.seq52(into: dir, named: name)
         let db = dir + "/p.sqlite"
-        let ingest = try Rel.run(
+        let ingest = try await Rel.run(
             "policylist-ingest", ["snapshots", "--keyring", Rel.keyring, dir + "/" + name, "--db", db, "--json"],
             cwd: dir)
         #expect(ingest.status == 0, "\(ingest.stderr)")
@@ -41,10 +41,10 @@ struct InjectionTests {
         try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: repo + "/" + name)
         let git = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", repo]
-        try Rel.run("/usr/bin/git", ["init", "-q", repo])
-        try Rel.run("/usr/bin/git", git + ["add", "--", name])
-        try Rel.run("/usr/bin/git", git + ["commit", "-q", "-m", "$(touch pwned)"])
-        let fromGit = try Rel.run(
+        try await Rel.run("/usr/bin/git", ["init", "-q", repo])
+        try await Rel.run("/usr/bin/git", git + ["add", "--", name])
+        try await Rel.run("/usr/bin/git", git + ["commit", "-q", "-m", "$(touch pwned)"])
+        let fromGit = try await Rel.run(
             "policylist-ingest", ["git", repo, "--path", name, "--db", dir + "/g.sqlite", "--json"], cwd: dir)
         #expect(fromGit.status == 0, "\(fromGit.stderr)")
         #expect(fromGit.stdout.contains(#""accepted":1"#), "\(fromGit.stdout)")
@@ -52,11 +52,11 @@ struct InjectionTests {
     }
 
     @Test("archive members named ../x, /x or with NUL tricks are rejected, and nothing is written outside")
-    func pathTraversalInArchives() throws {
+    func pathTraversalInArchives() async throws {
         let dir = Rel.tempDir("traversal")
         let inside = dir + "/inside"
         try FileManager.default.createDirectory(atPath: inside, withIntermediateDirectories: true)
-        try Self.seq52(into: inside, named: "ok.json")
+        try await Self.seq52(into: inside, named: "ok.json")
         // Python's tarfile writes the hostile names that tar(1) would refuse to create.
         let script = """
             import tarfile, io, sys
@@ -68,10 +68,10 @@ struct InjectionTests {
                 t.addfile(link)
             """
         let archive = inside + "/hostile.tar.gz"
-        let made = try Rel.run("/usr/bin/python3", ["-c", script, archive, inside + "/ok.json"])
+        let made = try await Rel.run("/usr/bin/python3", ["-c", script, archive, inside + "/ok.json"])
         try #require(made.status == 0, "\(made.stderr)")
         let before = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
-        let result = try Rel.run(
+        let result = try await Rel.run(
             "policylist-ingest", ["snapshots", archive, "--db", inside + "/p.sqlite", "--json"], cwd: inside)
         print("traversal: exit \(result.status): \(result.stderr)")
         #expect(result.status == 65)
@@ -89,7 +89,7 @@ struct InjectionTests {
     ]
 
     @Test("SQL is built only from constants: every \\(…) inside SQL text in Sources is a known column list")
-    func noInterpolatedSQL() throws {
+    func noInterpolatedSQL() async throws {
         let sources = Rel.root + "/Sources"
         let files = FileManager.default.enumerator(atPath: sources)?.compactMap { $0 as? String } ?? []
         let sqlWord = try Regex(#"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|VALUES|PRAGMA|CREATE|DROP)\b"#)

@@ -6,8 +6,8 @@ import Testing
 @Suite("Leaks", .serialized)
 struct LeakTests {
     /// The submitters' addresses in the replay's domains.csv.
-    static func queueAddresses() throws -> Set<String> {
-        let csv = try Rel.run("/bin/gzip", ["-dc", Rel.data + "/replay-2020/domains.csv.gz"]).stdout
+    static func queueAddresses() async throws -> Set<String> {
+        let csv = try await Rel.run("/bin/gzip", ["-dc", Rel.data + "/replay-2020/domains.csv.gz"]).stdout
         return Set(
             csv.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").dropFirst().first }.map(
                 String.init))
@@ -19,17 +19,17 @@ struct LeakTests {
     }
 
     @Test("the full pipeline (make run's job): no queue e-mail address in any output file, stdout, stderr or ledger")
-    func noAddressAnywhere() throws {
-        let addresses = try Self.queueAddresses()
+    func noAddressAnywhere() async throws {
+        let addresses = try await Self.queueAddresses()
         #expect(addresses.count > 900)
         let work = Rel.tempDir("leaks")
         let db = work + "/p.sqlite"
-        let run = try Rel.run(
+        let run = try await Rel.run(
             "policylist",
             ["run", "pipelines/final-publication.json", "--db", db, "--var", "OUT=\(work)/out", "--json"],
             cwd: Rel.root)
         #expect(run.status == 0, "\(run.stderr.suffix(2000))")
-        let status = try Rel.run("policylist", ["status", "--db", db, "--json"])
+        let status = try await Rel.run("policylist", ["status", "--db", db, "--json"])
         var texts: [(String, String)] = [
             ("run stdout", run.stdout), ("run stderr", run.stderr), ("status", status.stdout),
         ]
@@ -53,10 +53,10 @@ struct LeakTests {
     }
 
     @Test("signing: no private key block, no passphrase option, gpg always in --batch mode")
-    func noKeyMaterial() throws {
+    func noKeyMaterial() async throws {
         let home = Rel.tempDir("gpghome")
-        defer { _ = try? Rel.run("/usr/bin/gpgconf", ["--homedir", home, "--kill", "all"]) }
-        let made = try Rel.run(
+        defer { _ = try? Rel.runBlocking("/usr/bin/gpgconf", ["--homedir", home, "--kill", "all"]) }
+        let made = try await Rel.run(
             "/usr/bin/gpg",
             [
                 "--homedir", home, "--batch", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key",
@@ -64,9 +64,9 @@ struct LeakTests {
             ])
         try #require(made.status == 0, "\(made.stderr)")
         let db = Rel.tempDir("signed") + "/p.sqlite"
-        try Rel.replayStore(db)
+        try await Rel.replayStore(db)
         let out = Rel.tempDir("signed-out")
-        let publish = try Rel.run(
+        let publish = try await Rel.run(
             "policylist-publish",
             [
                 "--db", db, "--out", out, "--sign-key", "signing@example.invalid", "--gnupg-home", home, "--json",

@@ -29,7 +29,7 @@ struct LimitsTests {
     }
 
     @Test("JSON nesting depth: 64 levels in the JSON reader, 16 in a policy list")
-    func nestingDepth() throws {
+    func nestingDepth() async throws {
         let deep = Array(String(repeating: "[", count: 65).utf8) + Array(String(repeating: "]", count: 65).utf8)
         #expect(throws: JSONSyntaxError.self) { try StrictJSONReader.read(deep) }
         do {
@@ -78,7 +78,7 @@ struct LimitsTests {
     }
 
     @Test("input file size: a file over 64 MiB is refused without being read")
-    func inputFileSize() throws {
+    func inputFileSize() async throws {
         let dir = NSTemporaryDirectory() + "policylist-limits-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -7,7 +7,7 @@ import Testing
 @Suite("Staged files")
 struct StagedFileTests {
     @Test("a staged file is not visible under its name until commit; discard leaves nothing")
-    func stageCommitDiscard() throws {
+    func stageCommitDiscard() async throws {
         let dir = Rel.tempDir("staged")
         let kept = try StagedFile(Array("new".utf8), for: dir + "/a.json")
         let dropped = try StagedFile(Array("x".utf8), for: dir + "/b.json")
@@ -19,11 +19,11 @@ struct StagedFileTests {
     }
 
     @Test("temporary files of dead writers are removed, those of live ones and other names are kept")
-    func staleTemporaries() throws {
+    func staleTemporaries() async throws {
         let dir = Rel.tempDir("stale")
         let dead = try Rel.start("/bin/true", [])
         let deadPID = dead.process.processIdentifier
-        _ = dead.wait()
+        _ = await dead.wait()
         let names = [
             ".policy.json.tmp-\(deadPID)-1f", ".SHA256SUMS.tmp-\(deadPID)-2", ".policy.json.tmp-\(getppid())-3",
             ".other.tmp-\(deadPID)-4", "policy.json",

@@ -17,27 +17,51 @@ enum Rel {
 
 extension Rel {
     /// Runs an executable (a policylist tool by name, or an absolute path) without a shell; stdout and stderr
-    /// go to files so nothing can block. Returns the exit status (128+signal when killed) and both texts.
+    /// go to files so nothing can block. Returns the exit status (128+signal when killed) and both texts. The
+    /// wait happens on a thread of its own, so long runs do not hold one of Swift concurrency's few cooperative
+    /// threads (other suites' async tests with deadlines would starve).
     @discardableResult
     static func run(
         _ tool: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil,
         killAfter: Duration? = nil
-    ) throws -> (status: Int32, stdout: String, stderr: String) {
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let process = try start(tool, arguments, environment: environment, cwd: cwd)
         if let killAfter {
-            Thread.sleep(forTimeInterval: seconds(killAfter))
+            try await Task.sleep(for: killAfter)
             if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
         }
-        return process.wait()
+        return await process.wait()
+    }
+
+    /// `run` for `defer` blocks: waits on the calling thread (short commands only).
+    static func runBlocking(_ tool: String, _ arguments: [String]) throws -> Int32 {
+        let process = try start(tool, arguments)
+        return process.waitBlocking().status
+    }
+
+    /// Runs blocking or CPU-bound work on a thread of its own and returns its result. The body must not use
+    /// `#expect` (it runs outside the test's task); return what to check instead.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 
     /// A started process whose output goes to temporary files.
-    struct Started {
+    struct Started: @unchecked Sendable {
         let process: Process
         let out: String
         let err: String
 
-        func wait() -> (status: Int32, stdout: String, stderr: String) {
+        /// Waits for the exit on a thread of its own.
+        func wait() async -> (status: Int32, stdout: String, stderr: String) {
+            let started = self
+            return await withCheckedContinuation { continuation in
+                Thread { continuation.resume(returning: started.waitBlocking()) }.start()
+            }
+        }
+
+        func waitBlocking() -> (status: Int32, stdout: String, stderr: String) {
             process.waitUntilExit()
             let status =
                 process.terminationReason == .uncaughtSignal
@@ -86,9 +110,9 @@ extension Rel {
     }
 
     /// Copies a directory tree (`cp -a`, run without a shell).
-    static func copyTree(_ from: String, _ to: String) throws {
+    static func copyTree(_ from: String, _ to: String) async throws {
         try? FileManager.default.removeItem(atPath: to)
-        let result = try run("/bin/cp", ["-a", from, to])
+        let result = try await run("/bin/cp", ["-a", from, to])
         if result.status != 0 { throw CocoaError(.fileWriteUnknown) }
     }
 
@@ -120,9 +144,9 @@ extension Rel {
 
     /// A store with the replay's step (a) inputs ingested and reconciled at the freeze, ready to publish seq 53;
     /// `scans` also imports the backend scans (for step b).
-    static func replayStore(_ db: String, scans: Bool = false) throws {
+    static func replayStore(_ db: String, scans: Bool = false) async throws {
         let seq52 = tempDir("seq52")
-        try run("/usr/bin/tar", ["-xzf", data + "/policy-history/history.tar.gz", "-C", seq52])
+        try await run("/usr/bin/tar", ["-xzf", data + "/policy-history/history.tar.gz", "-C", seq52])
         let steps: [(String, [String])] = [
             (
                 "policylist-ingest",
@@ -133,21 +157,22 @@ extension Rel {
             ("policylist-reconcile", ["--as-of", "2020-04-15T07:20:35Z", "--freeze", "2020-04-15T07:20:35Z"]),
         ]
         for (tool, arguments) in steps {
-            let result = try run(tool, arguments + ["--db", db])
+            let result = try await run(tool, arguments + ["--db", db])
             if result.status != 0 { throw CocoaError(.fileReadUnknown, userInfo: ["stderr": result.stderr]) }
         }
         if scans {
-            try run("policylist-observe", ["import-backend-scans", data + "/replay-2020/scans.jsonl.gz", "--db", db])
+            try await run(
+                "policylist-observe", ["import-backend-scans", data + "/replay-2020/scans.jsonl.gz", "--db", db])
         }
     }
 
     /// Mounts a tmpfs of `size` at `dir` (root only); false when that is not possible here.
     static func mountTmpfs(_ dir: String, size: String) -> Bool {
         guard geteuid() == 0 else { return false }
-        return (try? run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir]).status) == 0
+        return (try? runBlocking("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir])) == 0
     }
 
     static func unmount(_ dir: String) {
-        _ = try? run("/bin/umount", [dir])
+        _ = try? runBlocking("/bin/umount", [dir])
     }
 }
