@@ -31,11 +31,32 @@ private struct ReadState {
     var anomalies: [Anomaly] = []
     var rawPolicyKeys = 0
 
+    /// Offsets where lines start, built on the first anomaly: `lineAndColumn` scans from byte 0, so calling it per
+    /// anomaly made a list with many duplicate keys quadratic (10,000 repeats of one key: 27 s in a debug build).
+    var lineStarts: [Int]?
+
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func position(_ offset: Int) -> String {
-        let (line, column) = bytes.withUnsafeBufferPointer { StrictJSONReader.lineAndColumn(of: offset, in: $0) }
-        return "byte \(offset) (line \(line):\(column))"
+    /// `byte N (line L:C)`, as `StrictJSONReader.lineAndColumn` computes it, in O(log lines).
+    mutating func position(_ offset: Int) -> String {
+        let starts: [Int]
+        if let lineStarts {
+            starts = lineStarts
+        } else {
+            var found = [0]
+            for (index, byte) in bytes.enumerated() where byte == 0x0A { found.append(index + 1) }
+            lineStarts = found
+            starts = found
+        }
+        // The number of line starts at or before `offset` is the line; the last of them starts it.
+        var low = 0
+        var high = starts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if starts[middle] <= offset { low = middle + 1 } else { high = middle }
+        }
+        let line = max(1, low)
+        return "byte \(offset) (line \(line):\(offset - starts[line - 1] + 1))"
     }
 
     mutating func warn(_ kind: String, _ detail: String, at offset: Int? = nil, domain: String? = nil) {
