@@ -34,7 +34,7 @@ struct CrashSafetyTests {
     }
 
     /// The final-publication pipeline's stages (pipelines/final-publication.json), run one by one; scans are
-    /// imported in batches of 25 lines so the import has a commit point every 25 observations.
+    /// imported in batches of 20 lines so the import has a commit point every 20 observations.
     static func workload(_ work: String) -> [Stage] {
         [
             Stage(
@@ -42,7 +42,7 @@ struct CrashSafetyTests {
                 arguments: [
                     "snapshots", "--keyring", Rel.keyring, "--sequence", history + "/MANIFEST.tsv",
                     history + "/history.tar.gz",
-                ], out: nil, commitPoints: [1, 8, 20, 40, 60, 74], timeOffsets: 1),
+                ], out: nil, commitPoints: [1, 2, 8, 20, 40, 60, 73, 74], timeOffsets: 1),
             Stage(
                 name: "ingest-queue", tool: "policylist-ingest", arguments: ["queue", replay + "/domains.csv.gz"],
                 out: nil, commitPoints: nil, timeOffsets: 2),
@@ -52,7 +52,7 @@ struct CrashSafetyTests {
                 commitPoints: nil, timeOffsets: 1),
             Stage(
                 name: "ingest-scans", tool: "policylist-observe",
-                arguments: ["import-backend-scans", "--batch", "25", replay + "/scans.jsonl.gz"], out: nil,
+                arguments: ["import-backend-scans", "--batch", "20", replay + "/scans.jsonl.gz"], out: nil,
                 commitPoints: nil, timeOffsets: 3),
             Stage(
                 name: "reconcile-freeze", tool: "policylist-reconcile",
@@ -134,7 +134,10 @@ struct CrashSafetyTests {
             self.prefix = prefix
             self.expected = expected
             let thread = Thread { [weak self] in
-                while let self, self.lock.withLock({ self.running }) { self.look() }
+                while let self, self.lock.withLock({ self.running }) {
+                    self.look()
+                    usleep(200)  // leave the CPU to the stage being watched
+                }
             }
             self.thread = thread
             thread.start()
@@ -244,7 +247,7 @@ struct CrashSafetyTests {
                 // On a loaded machine the reference duration is only a guide: when the stage finished before
                 // the kill, try again earlier.
                 var offset = duration * Double(step) / Double(stage.timeOffsets + 1)
-                for _ in 0..<3 {
+                for _ in 0..<5 {
                     if try await attempt(index, environment: [:], killAfter: offset, how: "SIGKILL at \(offset)") {
                         break
                     }
