@@ -196,15 +196,15 @@ struct ObserveEndToEndTests {
                 == #"{"input":"v=STSv1;","valid":false,"id":null,"errors":["missing-id"]}"#)
     }
 
-    @Test("help for every subcommand, live not available yet, unknown subcommand is a usage error")
+    @Test("help for every subcommand, live without a domain source and an unknown subcommand are usage errors")
     func help() throws {
-        for subcommand in ["check-policy", "check-txt", "import", "import-backend-scans"] {
+        for subcommand in ["check-policy", "check-txt", "import", "import-backend-scans", "live"] {
             let result = try ObserveBinary.run([subcommand, "--help"])
             #expect(result.status == 0 && result.stdout.contains("USAGE:") && result.stdout.contains(subcommand))
         }
         #expect(try ObserveBinary.run(["--help"]).stdout.contains("import-backend-scans"))
-        let live = try ObserveBinary.run(["live", "--listed"])
-        #expect(live.status == 64 && live.stderr.contains("live: not available yet"))
+        let live = try ObserveBinary.run(["live"])
+        #expect(live.status == 64 && live.stderr.contains("exactly one of --domains FILE and --listed"))
         #expect(try ObserveBinary.run(["frobnicate"]).status == 64)
         #expect(try ObserveBinary.run(["import", "--shard", "5/4", "x"]).status == 64)
     }
