@@ -51,7 +51,7 @@ let package = Package(
             .testTarget(
                 name: "PipelineTests",
                 dependencies: ["PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore"]),
-            .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore"]),
+            .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore", "PolicyListIO", "PolicyListStore"]),
             .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
         ],
     swiftLanguageModes: [.v6]

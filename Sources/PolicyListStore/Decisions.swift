@@ -212,7 +212,8 @@ public struct DecisionStore {
             Instant(seconds: $0, nanoseconds: Int32((try? row.get(4, as: Int64?.self)) ?? 0))
         }
         return CandidateRecord(
-            id: try row.get(0), asOf: Instant(seconds: try row.get(1), nanoseconds: Int32(try row.get(2, as: Int64.self))),
+            id: try row.get(0),
+            asOf: Instant(seconds: try row.get(1), nanoseconds: Int32(try row.get(2, as: Int64.self))),
             freeze: freeze, baselineKind: try row.get(5), baselineID: try row.get(6), baselineRef: try row.get(7),
             listSHA256: try row.get(8), counts: counts, freezePromotion: try row.get(17, as: Int64.self) == 1,
             appliedEdits: decodeStrings(try row.get(18)))
@@ -220,12 +221,14 @@ public struct DecisionStore {
 
     /// A candidate by id.
     public func candidate(id: Int64) throws -> CandidateRecord? {
-        try db.query("SELECT \(Self.candidateColumns) FROM candidates WHERE id = ?", [.int(id)]).first.map(Self.candidate)
+        try db.query("SELECT \(Self.candidateColumns) FROM candidates WHERE id = ?", [.int(id)]).first.map(
+            Self.candidate)
     }
 
     /// The newest candidate.
     public func newestCandidate() throws -> CandidateRecord? {
-        try db.query("SELECT \(Self.candidateColumns) FROM candidates ORDER BY id DESC LIMIT 1").first.map(Self.candidate)
+        try db.query("SELECT \(Self.candidateColumns) FROM candidates ORDER BY id DESC LIMIT 1").first.map(
+            Self.candidate)
     }
 
     static let publicationColumns = """
@@ -245,8 +248,10 @@ public struct DecisionStore {
 
     /// The newest publication.
     public func newestPublication() throws -> PublicationRecord? {
-        try db.query("SELECT \(Self.publicationColumns) FROM publications ORDER BY timestamp_s DESC, timestamp_ns DESC LIMIT 1")
-            .first.map(Self.publication)
+        try db.query(
+            "SELECT \(Self.publicationColumns) FROM publications ORDER BY timestamp_s DESC, timestamp_ns DESC LIMIT 1"
+        )
+        .first.map(Self.publication)
     }
 
     /// Every publication, oldest first.
@@ -301,7 +306,8 @@ public struct DecisionStore {
                 candidateID: try row.get(0),
                 asOf: Instant(seconds: try row.get(1), nanoseconds: Int32(try row.get(2, as: Int64.self))),
                 decision: Decision(
-                    domain: domain, action: DecisionAction(rawValue: try row.get(3)) ?? .unchanged, rule: try row.get(4),
+                    domain: domain, action: DecisionAction(rawValue: try row.get(3)) ?? .unchanged,
+                    rule: try row.get(4),
                     detail: try row.get(5), evidence: Self.decodeEvidence(try row.get(6))),
                 published: try row.get(7, as: Int64.self) == 1)
         }
@@ -310,7 +316,8 @@ public struct DecisionStore {
     /// Decisions of one candidate.
     public func decisions(candidate id: Int64) throws -> [Decision] {
         try db.query(
-            "SELECT domain, action, rule, detail, evidence FROM decisions WHERE candidate_id = ? ORDER BY seq", [.int(id)]
+            "SELECT domain, action, rule, detail, evidence FROM decisions WHERE candidate_id = ? ORDER BY seq",
+            [.int(id)]
         ).map { row in
             Decision(
                 domain: try row.get(0), action: DecisionAction(rawValue: try row.get(1)) ?? .unchanged,

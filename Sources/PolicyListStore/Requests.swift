@@ -92,7 +92,9 @@ public struct RequestStore {
 
     /// The rows of the newest queue export (a `domains` export is a whole-table snapshot).
     public func currentQueue() throws -> [QueueRow] {
-        guard let id = try db.scalar("SELECT MAX(id) FROM queue_imports", as: Int64.self) else { return [] }
+        guard let id = try db.scalar("SELECT id FROM queue_imports ORDER BY id DESC LIMIT 1", as: Int64.self) else {
+            return []
+        }
         return try db.query(
             """
             SELECT ref, domain, state, mxs, last_updated_s, last_updated_ns, queue_weeks, testing_start_s,

@@ -181,7 +181,8 @@ private struct ReconcileState {
         let queued = Set(input.queue.map(\.domain))
         for request in active {
             let evidence = Evidence(
-                kind: "removal", ref: request.ref, at: request.requestedAt, summary: "owner request: \(request.reason)")
+                kind: "removal", ref: request.ref, at: request.requestedAt,
+                summary: "owner removal request (\(request.reason))")
             if values[request.domain] != nil {
                 values[request.domain] = nil
                 decide(request.domain, .removed, "R3", "removed on the owner's request", [evidence, baselineEvidence])
@@ -285,7 +286,7 @@ private struct ReconcileState {
         let edits = input.edits.filter { $0.at <= input.asOf && !input.consumedEdits.contains($0.ref) }
             .sorted { ($0.at, $0.ref) < ($1.at, $1.ref) }
         for edit in edits {
-            let evidence = Evidence(kind: "edit", ref: edit.ref, at: edit.at, summary: "operator edit: \(edit.reason)")
+            let evidence = Evidence(kind: "edit", ref: edit.ref, at: edit.at, summary: "operator edit (\(edit.reason))")
             guard let current = values[edit.domain] else {
                 refused += 1
                 decide(
