@@ -83,3 +83,126 @@ public struct ReportQueries {
             ?? false
     }
 }
+
+/// A publication as the deprecation report reads it.
+public struct ReportPublication: Sendable, Equatable {
+    /// Row id.
+    public var id: Int64
+    /// The candidate it published.
+    public var candidateID: Int64
+    /// SHA-256 of the published bytes.
+    public var policySHA256: String
+    /// Where it was written.
+    public var outDir: String
+    /// Its `timestamp` instant.
+    public var timestamp: Instant
+}
+
+extension ReportQueries {
+    /// The newest publication whose `timestamp` is at or before `asOf` (any, when nil).
+    public func newestPublication(asOf: Instant?) throws -> ReportPublication? {
+        guard try hasTable("publications") else { return nil }
+        let bound = asOf ?? Instant(seconds: Int64.max / 2)
+        return try db.query(
+            """
+            SELECT id, candidate_id, policy_sha256, out_dir, timestamp_s, timestamp_ns FROM publications
+            WHERE timestamp_s < ? OR (timestamp_s = ? AND timestamp_ns <= ?)
+            ORDER BY timestamp_s DESC, timestamp_ns DESC, id DESC LIMIT 1
+            """, [.int(bound.seconds), .int(bound.seconds), .int(Int64(bound.nanoseconds))]
+        ).first.map { row in
+            ReportPublication(
+                id: try row.get(0), candidateID: try row.get(1), policySHA256: try row.get(2), outDir: try row.get(3),
+                timestamp: Instant(seconds: try row.get(4), nanoseconds: Int32(try row.get(5, as: Int64.self))))
+        }
+    }
+
+    /// Decisions of every published candidate up to and including `candidateID`, oldest first, with the newest
+    /// freeze instant among them.
+    public func publishedDecisions(upTo candidateID: Int64) throws -> (decisions: [DeprecationDecision], freeze: Instant?) {
+        var freeze: Instant?
+        let decisions = try db.query(
+            """
+            SELECT c.id, c.as_of_s, c.as_of_ns, c.freeze_s, c.freeze_ns, d.domain, d.action, d.rule, d.detail
+            FROM decisions d JOIN candidates c ON c.id = d.candidate_id
+            WHERE c.id <= ? AND EXISTS (SELECT 1 FROM publications p WHERE p.candidate_id = c.id)
+            ORDER BY c.id, d.seq
+            """, [.int(candidateID)]
+        ).map { row -> DeprecationDecision in
+            if let seconds = try row.get(3, as: Int64?.self) {
+                let instant = Instant(seconds: seconds, nanoseconds: Int32(try row.get(4, as: Int64?.self) ?? 0))
+                if freeze.map({ instant > $0 }) ?? true { freeze = instant }
+            }
+            return DeprecationDecision(
+                candidateID: try row.get(0),
+                asOf: Instant(seconds: try row.get(1), nanoseconds: Int32(try row.get(2, as: Int64.self))),
+                domain: try row.get(5), action: DecisionAction(rawValue: try row.get(6)) ?? .unchanged,
+                rule: try row.get(7), detail: try row.get(8))
+        }
+        return (decisions, freeze)
+    }
+
+    /// The latest observation per domain at or before `asOf`, reduced to its adoption state; nil when the store
+    /// has no observations table (the observe stage never ran).
+    public func latestAdoption(asOf: Instant) throws -> [AdoptionObservation]? {
+        guard try hasTable("observations") else { return nil }
+        let bound = asOf.seconds >= 9_000_000_000 ? Int64.max : asOf.seconds * 1_000_000_000 + Int64(asOf.nanoseconds)
+        var latest: [String: AdoptionObservation] = [:]
+        try db.forEach(
+            """
+            SELECT domain, observed_at_ns, ref, valid, mode, txt_status, backend_status, tlsrpt, tlsa
+            FROM observations WHERE observed_at_ns <= ? ORDER BY domain, observed_at_ns, valid, ref
+            """, [.int(bound)]
+        ) { row in
+            let domain: String = try row.get(0)
+            let nanos: Int64 = try row.get(1)
+            let valid = try row.get(3, as: Int64.self) == 1
+            let mode: String? = try row.get(4)
+            let txtStatus: String? = try row.get(5)
+            let backendStatus: Int64? = try row.get(6)
+            let state: AdoptionState
+            if valid {
+                switch mode {
+                case "enforce": state = .enforce
+                case "testing": state = .testing
+                case "none": state = .none
+                default: state = .broken
+                }
+            } else if txtStatus == "nxdomain" || txtStatus == "nodata" {
+                state = .absent
+            } else if txtStatus == nil && backendStatus == nil {
+                state = .absent
+            } else {
+                state = .broken
+            }
+            let tlsrpt = try row.get(7, as: String?.self).flatMap { try? StrictJSONReader.read(Array($0.utf8)).value }
+            let tlsa = try row.get(8, as: String?.self).flatMap { try? StrictJSONReader.read(Array($0.utf8)).value }
+            latest[domain] = AdoptionObservation(
+                domain: domain,
+                observedAt: Instant(
+                    seconds: nanos / 1_000_000_000 - (nanos % 1_000_000_000 < 0 ? 1 : 0),
+                    nanoseconds: Int32((nanos % 1_000_000_000 + 1_000_000_000) % 1_000_000_000)),
+                ref: try row.get(2), state: state, tlsrpt: AdoptionObservation.tlsrptPresent(tlsrpt),
+                dane: AdoptionObservation.daneUsable(tlsa))
+        }
+        return latest.keys.sorted().compactMap { latest[$0] }
+    }
+
+    /// The backend's aggregated adoption series at or before `asOf`; nil when never ingested.
+    public func aggregatedScans(asOf: Instant) throws -> [AggregatedPoint]? {
+        guard try hasTable("aggregated_scans") else { return nil }
+        let rows = try db.query(
+            """
+            SELECT time_ns, source, attempted, with_mxs, mta_sts_testing, mta_sts_enforce FROM aggregated_scans
+            ORDER BY source, time_ns
+            """)
+        guard !rows.isEmpty else { return nil }
+        return try rows.compactMap { row in
+            let nanos: Int64 = try row.get(0)
+            let time = Instant(seconds: nanos / 1_000_000_000, nanoseconds: Int32(nanos % 1_000_000_000))
+            guard time <= asOf else { return nil }
+            return AggregatedPoint(
+                time: time, source: try row.get(1), attempted: try row.get(2), withMXs: try row.get(3),
+                testing: try row.get(4), enforce: try row.get(5))
+        }
+    }
+}

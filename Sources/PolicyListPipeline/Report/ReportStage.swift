@@ -142,8 +142,61 @@ extension ReportStage {
 }
 
 extension ReportStage {
-    /// `deprecation --out DIR [--as-of INSTANT]`.
+    /// `deprecation --out DIR [--as-of INSTANT]`: the newest publication at or before `asOf` (else the newest
+    /// published snapshot), the decisions of the published candidates, and adoption from the latest observations.
     public static func deprecation(_ context: StageContext, out: String, asOf: Instant?) throws -> StageOutcome {
-        throw CommandError(.failure, "not yet")
+        let queries = ReportQueries(context.db)
+        let basis: DeprecationBasis
+        var decisions: [DeprecationDecision] = []
+        var freeze: Instant?
+        if let publication = try queries.newestPublication(asOf: asOf) {
+            let bytes = try context.blobs.get(publication.policySHA256)
+            guard let list = ListReader.read(bytes).list else {
+                throw CommandError(.dataError, "publication \(publication.id): stored bytes no longer read as a list")
+            }
+            basis = DeprecationBasis(
+                kind: "publication", ref: "#\(publication.id) (\(publication.outDir))", sha256: publication.policySHA256,
+                list: list)
+            (decisions, freeze) = try queries.publishedDecisions(upTo: publication.candidateID)
+        } else {
+            let published = try loadVersions(context).filter { version in
+                version.pubSeq != nil && (asOf.map { version.publishedAt <= $0 } ?? true)
+            }
+            guard let last = published.last else {
+                throw CommandError(
+                    .dataError,
+                    "\(context.options.databasePath): no publication and no published snapshot"
+                        + (asOf.map { " at or before \($0.rfc3339)" } ?? ""))
+            }
+            basis = DeprecationBasis(
+                kind: "snapshot", ref: "#\(last.pubSeq ?? 0) \(last.name)", sha256: last.sha256, list: last.list)
+        }
+        let observedAsOf = asOf ?? context.now
+        let report = DeprecationReport.build(
+            basis: basis, decisions: decisions, freeze: freeze, observations: try queries.latestAdoption(asOf: observedAsOf),
+            aggregated: try queries.aggregatedScans(asOf: observedAsOf), asOf: asOf, generatedAt: context.now)
+        let written = try write(
+            ReportFiles(json: report.json, csv: report.csv, document: report.document), name: "deprecation", to: out)
+        let counts = report.adoptionCounts
+        let needless = report.entries.filter { report.noLongerNeedsList($0.domain) }.count
+        let summary: JSONValue = .object([
+            JSONMember("schemaVersion", 1), JSONMember("command", "report deprecation"), JSONMember("out", .string(out)),
+            JSONMember("files", .strings(written)), JSONMember("basis", .string(basis.kind)),
+            JSONMember("asOf", .optional(asOf?.rfc3339)), JSONMember("domains", .int(report.entries.count)),
+            JSONMember("addedAtFreeze", .int(report.domains("added-at-freeze").count)),
+            JSONMember("removedOnRequest", .int(report.domains("removed-on-request").count)),
+            JSONMember("refreshedToEnforce", .int(report.domains("refreshed-to-enforce").count)),
+            JSONMember("refused", .int(report.domains("refused").count)),
+            JSONMember("adoptionObserved", .bool(report.adoption != nil)),
+            JSONMember("mtaStsEnforce", .int(counts[.enforce] ?? 0)),
+            JSONMember("noLongerNeedList", .int(needless)),
+        ])
+        let human = [
+            "report deprecation: \(basis.kind) \(basis.ref), \(report.entries.count) domains; "
+                + "\(report.domains("added-at-freeze").count) added at the freeze, "
+                + "\(report.domains("removed-on-request").count) removed on request, "
+                + "\(report.domains("refreshed-to-enforce").count) refreshed to enforce; wrote \(written.count) files to \(out)"
+        ]
+        return StageOutcome(summary: summary, human: human, exitCode: .ok)
     }
 }
