@@ -148,6 +148,7 @@ extension DeprecationReport {
             ("testing entries", String(modes.testing)), ("alias references", String(modes.aliasReferences)),
             ("effective enforce", String(modes.effectiveEnforce)), ("effective testing", String(modes.effectiveTesting)),
             ("expires (UTC)", expires.rfc3339), ("freeze", freeze?.rfc3339 ?? "-"),
+            ("aliases", basis.list.aliases.map(\.name).joined(separator: ", ")), ("author", basis.list.author ?? "-"),
         ]
         if generatedAt > expires {
             listFacts.append(("days since expiry", ReportFormat.days(generatedAt.secondsDouble(since: expires))))

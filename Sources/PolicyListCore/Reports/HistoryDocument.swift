@@ -68,6 +68,8 @@ extension HistoryReport {
         return ReportDocument(title: "STARTTLS policy list: history", preface: preface, sections: sections)
     }
 
+    var finalList: PolicyList? { publishedRows.last?.input.list }
+
     var overviewFacts: [(String, String)] {
         let s = summary
         return [
@@ -81,6 +83,8 @@ extension HistoryReport {
             ("final list: testing entries", String(s.finalTesting)),
             ("final list: alias references", String(s.finalAliasReferences)),
             ("final list: effective testing (aliases resolved)", String(s.finalEffectiveTesting)),
+            ("final list: aliases", finalList?.aliases.map(\.name).joined(separator: ", ") ?? "-"),
+            ("final list: author", finalList?.author ?? "-"),
             ("lapses", "\(s.lapses.count), \(ReportFormat.days(s.lapseSeconds)) days in total"),
         ]
     }
