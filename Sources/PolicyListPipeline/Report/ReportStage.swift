@@ -39,7 +39,7 @@ public enum ReportStage {
     }
 
     /// Every ingested version with its parsed list, its stored anomalies and its raw bytes' metadata.
-    static func loadVersions(_ context: StageContext) throws -> [HistoryVersionInput] {
+    package static func loadVersions(_ context: StageContext) throws -> [HistoryVersionInput] {
         let queries = ReportQueries(context.db)
         let anomalies = try queries.anomalies()
         return try queries.versions().map { record in
