@@ -38,6 +38,9 @@ public enum Migrations {
         .snapshots0002,
         .requests0003,
         .reconcile0004,
+        .observations0005,
+        .aggregatedScans0006,
+        .runner0007,
     ]
 
     /// Applies the migrations `db` is missing, in order, each in its own transaction, recording each with

@@ -65,6 +65,9 @@ await runMain("policylist-ingest") { args in
     case "requests":
         guard !operands.isEmpty else { throw UsageError("requests needs at least one FILE.json") }
         outcome = try RequestIngest.requests(context, paths: operands)
+    case "stats":
+        guard !operands.isEmpty else { throw UsageError("stats needs a FILE (aggregated_scans export, CSV or JSONL)") }
+        outcome = try AggregatedStats.run(paths: operands, context: context)
     default:
         throw UsageError("unknown command '\(command)'; expected snapshots, git, queue, requests or stats")
     }

@@ -185,7 +185,23 @@ enum Manifest {
 }
 
 extension ObservationFeed {
+    /// Observation inputs for the manifest: per source, how many were considered and the newest instant.
     static func manifestInputs(_ context: StageContext, asOf: Instant) throws -> [JSONValue] {
-        []
+        try context.db.query(
+            """
+            SELECT source, COUNT(*), MAX(observed_at_ns) FROM observations WHERE observed_at_ns <= ?
+            GROUP BY source ORDER BY source
+            """, [.int(Observations.nanoseconds(asOf) ?? Int64.max)]
+        ).map { row in
+            let newest: Int64 = try row.get(2)
+            return .object([
+                JSONMember("kind", "observations"), JSONMember("source", .string(try row.get(0))),
+                JSONMember("count", .int(try row.get(1, as: Int64.self))),
+                JSONMember(
+                    "newest",
+                    .string(
+                        Instant(seconds: newest / 1_000_000_000, nanoseconds: Int32(newest % 1_000_000_000)).rfc3339)),
+            ])
+        }
     }
 }

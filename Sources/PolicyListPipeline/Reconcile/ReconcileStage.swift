@@ -159,9 +159,9 @@ public enum ReconcileStage {
     }
 }
 
-/// Where reconcile reads observations from.
+/// Where reconcile reads observations from: the latest per domain as of an instant.
 enum ObservationFeed {
     static func latest(_ context: StageContext, asOf: Instant) throws -> [ObservationSummary] {
-        []
+        try Observations(context.db).latestSummaries(asOf: asOf)
     }
 }

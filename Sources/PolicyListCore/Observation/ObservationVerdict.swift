@@ -1,0 +1,160 @@
+/// The verdict on one observation, recomputed from its raw facts with the RFC 8461 parsers and stored next to
+/// them with ``parserVersion`` so it can be recomputed when the parsers improve.
+///
+/// Definitions:
+/// * `valid` — what deployed senders act on: the TXT record **and** the policy are valid under the lenient
+///   profile. For backend scans it is the backend's own `SupportsMTASTS` (see ``BackendScan``).
+/// * `strictValid` — the same under the strict (RFC) profile; `nil` when the facts cannot say (a backend scan
+///   keeps no raw TXT record).
+/// * `mode`, `maxAge`, `mx` — from the strict parse when the policy is strictly valid, else from the lenient
+///   parse when leniently valid, else `nil`/empty. They describe the policy even when the TXT record fails.
+/// * `listMXs` — `mx` converted to list patterns (`*.x` → `.x`, case and order kept).
+/// * `reason` — the first failing check in the order a sender meets them (TXT lookup, TXT record, policy
+///   fetch, policy content) under the lenient profile, as `code` or `code: detail`; `nil` when valid.
+///   `strictReason` likewise under the strict profile.
+public struct ObservationVerdict: Sendable, Hashable {
+    /// The ``PolicyListCore/parserVersion`` the verdict was computed with.
+    public var parserVersion: Int
+    /// Valid for deployed senders (lenient TXT and lenient policy).
+    public var valid: Bool
+    /// Valid under RFC 8461 read strictly; `nil` when unknown.
+    public var strictValid: Bool?
+    /// The TXT record's lenient verdict; `nil` when no TXT record was recorded.
+    public var txtValid: Bool?
+    /// The TXT record's strict verdict; `nil` when no TXT record was recorded.
+    public var txtStrictValid: Bool?
+    /// The TXT record's `id`, when valid.
+    public var txtID: String?
+    /// The policy's lenient verdict; `nil` when no policy text was recorded.
+    public var policyValid: Bool?
+    /// The policy's strict verdict; `nil` when no policy text was recorded.
+    public var policyStrictValid: Bool?
+    /// The policy mode (`enforce`, `testing`, `none`; for backend scans the checker's raw mode).
+    public var mode: String?
+    /// The policy's `max_age`.
+    public var maxAge: Int?
+    /// The policy's `mx` values as parsed (see the type's documentation for which parse).
+    public var mx: [String]
+    /// `mx` converted to list patterns.
+    public var listMXs: [String]
+    /// The first failing check (lenient), `nil` when valid.
+    public var reason: String?
+    /// The first failing check (strict), `nil` when strictly valid or unknown.
+    public var strictReason: String?
+    /// Parser and conversion warnings (`mx-dropped: …`, `wildcard-semantics-widened: …`), each once.
+    public var warnings: [String]
+
+    /// Creates a verdict.
+    public init(
+        parserVersion: Int = PolicyListCore.parserVersion, valid: Bool, strictValid: Bool?, txtValid: Bool?,
+        txtStrictValid: Bool?, txtID: String?, policyValid: Bool?, policyStrictValid: Bool?, mode: String?,
+        maxAge: Int?, mx: [String], listMXs: [String], reason: String?, strictReason: String?, warnings: [String]
+    ) {
+        self.parserVersion = parserVersion
+        self.valid = valid
+        self.strictValid = strictValid
+        self.txtValid = txtValid
+        self.txtStrictValid = txtStrictValid
+        self.txtID = txtID
+        self.policyValid = policyValid
+        self.policyStrictValid = policyStrictValid
+        self.mode = mode
+        self.maxAge = maxAge
+        self.mx = mx
+        self.listMXs = listMXs
+        self.reason = reason
+        self.strictReason = strictReason
+        self.warnings = warnings
+    }
+
+    /// Recomputes the verdict of a native observation from its raw facts.
+    public static func compute(_ observation: Observation) -> ObservationVerdict {
+        compute(txt: observation.txt, policy: observation.policy)
+    }
+
+    /// Recomputes the verdict from TXT and policy facts.
+    public static func compute(txt: Observation.TXTFacts, policy: Observation.PolicyFacts) -> ObservationVerdict {
+        let txtPart = evaluateTXT(txt)
+        let policyPart = evaluatePolicy(policy)
+        let parsed = policyPart.parsed
+        let mx = parsed?.mx ?? []
+        let conversion = MTASTS.convertToListPatterns(mx)
+        var warnings: [String] = []
+        for text in txtPart.warnings + policyPart.warnings + conversion.warnings where !warnings.contains(text) {
+            warnings.append(text)
+        }
+        return ObservationVerdict(
+            valid: txtPart.lenientReason == nil && policyPart.lenientReason == nil,
+            strictValid: txtPart.strictReason == nil && policyPart.strictReason == nil,
+            txtValid: txtPart.lenientReason == nil, txtStrictValid: txtPart.strictReason == nil, txtID: txtPart.id,
+            policyValid: policyPart.lenientReason == nil, policyStrictValid: policyPart.strictReason == nil,
+            mode: parsed?.mode.rawValue, maxAge: parsed?.maxAge, mx: mx, listMXs: conversion.patterns,
+            reason: txtPart.lenientReason ?? policyPart.lenientReason,
+            strictReason: txtPart.strictReason ?? policyPart.strictReason, warnings: warnings)
+    }
+
+    /// One part's (TXT or policy) two verdicts, with reasons as printed.
+    struct PartVerdict {
+        var strictReason: String?
+        var lenientReason: String?
+        var id: String? = nil
+        var parsed: MTASTS.ParsedPolicy? = nil
+        var warnings: [String] = []
+
+        static func failure(_ reason: String) -> PartVerdict {
+            PartVerdict(strictReason: reason, lenientReason: reason)
+        }
+    }
+
+    /// The TXT verdicts. A failed lookup fails both profiles: `nxdomain`/`nodata` as `no-sts-record` (the
+    /// domain has no policy, §3.1), other failures as `txt-lookup-failed`.
+    static func evaluateTXT(_ txt: Observation.TXTFacts) -> PartVerdict {
+        switch txt.status {
+        case .ok:
+            let verdicts = MTASTS.evaluateTXT(rrset: txt.records.map { $0.map { Array($0.utf8) } })
+            return PartVerdict(
+                strictReason: verdicts.strict.reason?.description, lenientReason: verdicts.lenient.reason?.description,
+                id: verdicts.strict.id ?? verdicts.lenient.id,
+                warnings: (verdicts.strict.warnings + verdicts.lenient.warnings).map(\.description))
+        case .nxdomain, .nodata:
+            return .failure("\(MTASTS.IssueCode.noSTSRecord.rawValue): \(txt.status.rawValue)")
+        case .servfail, .timeout, .error:
+            return .failure("txt-lookup-failed: " + detail(txt.status.rawValue, txt.error))
+        }
+    }
+
+    /// The policy verdicts. A fetch that did not end in `ok` fails both profiles, with the HTTP facts' reason
+    /// when they show one (`http-status-not-200: 404`, `content-type-not-text-plain: text/html`,
+    /// `redirect-not-followed: 301`) and otherwise `too-large`, `policy-tls-error` or `policy-fetch-failed`.
+    static func evaluatePolicy(_ policy: Observation.PolicyFacts) -> PartVerdict {
+        let http = MTASTS.HTTPFacts(
+            status: policy.httpStatus ?? 200, contentType: policy.contentType, location: policy.location)
+        switch policy.status {
+        case .ok:
+            let verdicts = MTASTS.evaluatePolicy(body: policy.body ?? [], http: http)
+            return PartVerdict(
+                strictReason: verdicts.strict.reason?.description, lenientReason: verdicts.lenient.reason?.description,
+                parsed: verdicts.strict.parsed ?? verdicts.lenient.parsed,
+                warnings: (verdicts.strict.warnings + verdicts.lenient.warnings).map(\.description))
+        case .httpStatus, .contentType, .redirect:
+            if policy.httpStatus != nil || policy.status == .contentType,
+                let issue = MTASTS.fetchIssue(http: http, certificate: nil)
+            {
+                return .failure(issue.description)
+            }
+            // The observer says the fetch failed, but the recorded facts do not show why.
+            return .failure("policy-fetch-failed: " + detail(policy.status.rawValue, policy.error))
+        case .tooLarge:
+            let size = policy.body.map { "\($0.count)+ bytes" }
+            return .failure(MTASTS.IssueCode.tooLarge.rawValue + ((policy.error ?? size).map { ": " + $0 } ?? ""))
+        case .tlsError:
+            return .failure("policy-tls-error" + (policy.error.map { ": " + $0 } ?? ""))
+        case .timeout, .error:
+            return .failure("policy-fetch-failed: " + detail(policy.status.rawValue, policy.error))
+        }
+    }
+
+    private static func detail(_ status: String, _ error: String?) -> String {
+        error.map { "\(status): \($0)" } ?? status
+    }
+}
