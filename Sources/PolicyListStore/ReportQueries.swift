@@ -71,7 +71,8 @@ public struct ReportQueries {
             "SELECT snapshot_id, origin, kind, severity, detail FROM snapshot_anomalies ORDER BY snapshot_id, rowid"
         ) { row in
             out[try row.get(0, as: Int64.self), default: []].append(
-                VersionAnomaly(origin: try row.get(1), kind: try row.get(2), severity: try row.get(3), detail: try row.get(4)))
+                VersionAnomaly(
+                    origin: try row.get(1), kind: try row.get(2), severity: try row.get(3), detail: try row.get(4)))
         }
         return out
     }
@@ -79,7 +80,8 @@ public struct ReportQueries {
     /// Whether a table exists (reports read optional inputs only when the stage that writes them has run).
     public func hasTable(_ name: String) throws -> Bool {
         try db.scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)", [.text(name)], as: Bool.self)
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)", [.text(name)],
+            as: Bool.self)
             ?? false
     }
 }
@@ -118,7 +120,9 @@ extension ReportQueries {
 
     /// Decisions of every published candidate up to and including `candidateID`, oldest first, with the newest
     /// freeze instant among them.
-    public func publishedDecisions(upTo candidateID: Int64) throws -> (decisions: [DeprecationDecision], freeze: Instant?) {
+    public func publishedDecisions(upTo candidateID: Int64) throws -> (
+        decisions: [DeprecationDecision], freeze: Instant?
+    ) {
         var freeze: Instant?
         let decisions = try db.query(
             """
@@ -141,16 +145,20 @@ extension ReportQueries {
         return (decisions, freeze)
     }
 
-    /// The latest observation per domain at or before `asOf`, reduced to its adoption state; nil when the store
-    /// has no observations table (the observe stage never ran).
+    /// The latest observation per domain at or before `asOf` (the tie rule of `Observations.forEachLatest`),
+    /// reduced to its adoption state; nil when the store has no observations table.
     public func latestAdoption(asOf: Instant) throws -> [AdoptionObservation]? {
         guard try hasTable("observations") else { return nil }
         let bound = asOf.seconds >= 9_000_000_000 ? Int64.max : asOf.seconds * 1_000_000_000 + Int64(asOf.nanoseconds)
         var latest: [String: AdoptionObservation] = [:]
         try db.forEach(
             """
-            SELECT domain, observed_at_ns, ref, valid, mode, txt_status, backend_status, tlsrpt, tlsa
-            FROM observations WHERE observed_at_ns <= ? ORDER BY domain, observed_at_ns, valid, ref
+            SELECT domain, observed_at_ns, ref, valid, mode, txt_status, backend_status, tlsrpt, tlsa FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY domain ORDER BY observed_at_ns DESC, valid DESC, ref DESC
+                ) AS rank
+                FROM observations WHERE observed_at_ns <= ?
+            ) WHERE rank = 1 ORDER BY domain
             """, [.int(bound)]
         ) { row in
             let domain: String = try row.get(0)

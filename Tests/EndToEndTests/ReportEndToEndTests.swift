@@ -25,22 +25,40 @@ import Testing
     static func hostileHistory() throws -> (db: String, out: String) {
         let dir = E2E.tempDir("report-hostile")
         let files = [
-            ("v1.policy.json", version("2020-01-01T00:00:00Z", "2020-01-15T00:00:00Z", "\"a.example\": {\"mode\": \"testing\", \"mxs\": [\"mx.a.example\"]}")),
-            ("v2.policy.json", version("2020-01-20T00:00:00Z", "2020-02-03T00:00:00Z", "\"a.example\": {\"mode\": \"enforce\", \"mxs\": [\"mx.a.example\"]}, \"c.example\": {\"mode\": \"testing\", \"mxs\": [\".c.example\"]}")),
-            ("v3.policy.json", version("2020-02-01T00:00:00Z", "2020-02-15T00:00:00Z", "\"a.example\": {\"mode\": \"enforce\", \"mxs\": [\"mx.a.example\"]}")),
+            (
+                "v1.policy.json",
+                version(
+                    "2020-01-01T00:00:00Z", "2020-01-15T00:00:00Z",
+                    "\"a.example\": {\"mode\": \"testing\", \"mxs\": [\"mx.a.example\"]}")
+            ),
+            (
+                "v2.policy.json",
+                version(
+                    "2020-01-20T00:00:00Z", "2020-02-03T00:00:00Z",
+                    "\"a.example\": {\"mode\": \"enforce\", \"mxs\": [\"mx.a.example\"]}, \"c.example\": {\"mode\": \"testing\", \"mxs\": [\".c.example\"]}"
+                )
+            ),
+            (
+                "v3.policy.json",
+                version(
+                    "2020-02-01T00:00:00Z", "2020-02-15T00:00:00Z",
+                    "\"a.example\": {\"mode\": \"enforce\", \"mxs\": [\"mx.a.example\"]}")
+            ),
         ]
         for (name, text) in files {
-            FileManager.default.createFile(atPath: dir + "/in/" + name, contents: nil)
             try? FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/in/" + name))
         }
-        let tsv = "file\tmaster_tip_seq\tlanded_on_master_utc\nv1.policy.json\t1\t\nv2.policy.json\t2\t2020-01-21T00:00:00Z\nv3.policy.json\t3\t\n"
+        let tsv =
+            "file\tmaster_tip_seq\tlanded_on_master_utc\nv1.policy.json\t1\t\nv2.policy.json\t2\t2020-01-21T00:00:00Z\nv3.policy.json\t3\t\n"
         try Data(tsv.utf8).write(to: URL(fileURLWithPath: dir + "/seq.tsv"))
         let db = dir + "/p.sqlite"
-        let ingest = try E2E.run("policylist-ingest", ["snapshots", "--sequence", dir + "/seq.tsv", dir + "/in", "--db", db, "--json"])
+        let ingest = try E2E.run(
+            "policylist-ingest", ["snapshots", "--sequence", dir + "/seq.tsv", dir + "/in", "--db", db, "--json"])
         #expect(ingest.summary["accepted"] as? Int == 3, "\(ingest.stderr)")
         let report = try E2E.run(
-            "policylist-report", ["history", "--out", dir + "/out", "--db", db, "--json", "--now", "2020-03-01T00:00:00Z"])
+            "policylist-report",
+            ["history", "--out", dir + "/out", "--db", db, "--json", "--now", "2020-03-01T00:00:00Z"])
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.summary["published"] as? Int == 3 && report.summary["lapses"] as? Int == 1)
         return (db, dir + "/out")
@@ -111,7 +129,9 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out + "/page.png"), "\(shot.stderr)")
         // The same page with every chart emptied: what a page whose SVG did not draw looks like.
         var blank = String(decoding: E2E.read(html), as: UTF8.self)
-        while let start = blank.range(of: "<svg "), let end = blank.range(of: "</svg>", range: start.upperBound..<blank.endIndex) {
+        while let start = blank.range(of: "<svg "),
+            let end = blank.range(of: "</svg>", range: start.upperBound..<blank.endIndex)
+        {
             blank.replaceSubrange(start.lowerBound..<end.upperBound, with: "<div style=\"height:360px\"></div>")
         }
         try Data(blank.utf8).write(to: URL(fileURLWithPath: out + "/blank.html"))
@@ -125,42 +145,51 @@ import Testing
         #expect(empty.count == 3 && empty[0] < 200 && empty[1] < 200, "blank: \(empty)")
     }
 
-    @Test func deprecationAfterReplayStepA() throws {
+    @Test func deprecationAfterTheFullReplay() throws {
+        let replay = try ReplayEndToEndTests.fullReplay(scansFirst: false)
         let dir = E2E.tempDir("report-replay")
-        let db = dir + "/p.sqlite"
-        func run(_ tool: String, _ args: [String]) throws -> E2E.Result { try E2E.run(tool, args + ["--db", db, "--json"]) }
-        #expect(try run("policylist-ingest", ["snapshots", "--keyring", E2E.keyring, E2E.historyDir + "/20200401T180221Z-2860d94.policy.json"]).status == 0)
-        #expect(try run("policylist-ingest", ["queue", E2E.data + "/replay-2020/domains.csv.gz"]).status == 0)
-        #expect(
-            try run("policylist-ingest", ["requests", E2E.data + "/replay-2020/removals.json", E2E.data + "/replay-2020/edits.json"])
-                .status == 0)
-        #expect(try run("policylist-reconcile", ["--as-of", "2020-04-15T07:20:35Z", "--freeze", "2020-04-15T07:20:35Z"]).status == 0)
-        let publish = try run(
-            "policylist-publish",
-            ["--out", dir + "/53", "--timestamp", "2020-04-15T11:19:10.581595-07:00", "--expires", "2020-04-29T11:19:10.581618-07:00",
-             "--now", "2020-04-15T18:20:00Z"])
-        #expect(publish.status == 0, "\(publish.stderr)")
-        let report = try run("policylist-report", ["deprecation", "--out", dir + "/report", "--now", "2020-04-16T00:00:00Z"])
-        #expect(report.status == 0, "\(report.stderr)")
-        #expect(report.summary["basis"] as? String == "publication")
-        #expect(report.summary["domains"] as? Int == 926)
-        #expect(report.summary["addedAtFreeze"] as? Int == 476)
-        #expect(report.summary["removedOnRequest"] as? Int == 16)
-        let json = (try? JSONSerialization.jsonObject(with: E2E.read(dir + "/report/deprecation.json"))) as? [String: Any]
+        func report(_ args: [String]) throws -> E2E.Result {
+            try E2E.run("policylist-report", ["deprecation"] + args + ["--db", replay.db, "--json"])
+        }
+        let final = try report(["--out", dir + "/final", "--now", "2020-06-10T00:00:00Z"])
+        #expect(final.status == 0, "\(final.stderr)")
+        #expect(final.summary["basis"] as? String == "publication" && final.summary["domains"] as? Int == 926)
+        #expect(final.summary["addedAtFreeze"] as? Int == 476)
+        #expect(final.summary["removedOnRequest"] as? Int == 16)
+        #expect(final.summary["refreshedToEnforce"] as? Int == 361)
+        #expect(final.summary["adoptionObserved"] as? Bool == true)
+        let json =
+            (try? JSONSerialization.jsonObject(with: E2E.read(dir + "/final/deprecation.json"))) as? [String: Any]
         #expect(json?["schemaVersion"] as? Int == 1)
+        let list = json?["list"] as? [String: Any]
+        #expect(
+            list?["enforce"] as? Int == 361 && list?["testing"] as? Int == 553 && list?["aliasReferences"] as? Int == 12
+        )
+        let adoption = (json?["adoption"] as? [String: Any])?["mtaSts"] as? [String: Int]
+        // From scans.jsonl: 361 valid enforce, 40 valid testing (A), 20 failing (B) + 5 whose latest scan fails (C).
+        #expect(adoption == ["enforce": 361, "testing": 40, "none": 0, "broken": 25, "absent": 0, "unobserved": 500])
         let provenance = json?["provenance"] as? [String: [String: Int]]
-        #expect(provenance?["queue-at-freeze"]?["domains"] == 476 && provenance?["manual"]?["domains"] == 450)
-        let csv = String(decoding: E2E.read(dir + "/report/deprecation.csv"), as: UTF8.self)
-        #expect(csv.split(separator: "\r\n").count == 927)
-        #expect(!csv.contains("postmaster@"))
-        let asOf = try run("policylist-report", ["deprecation", "--out", dir + "/before", "--as-of", "2020-04-10T00:00:00Z"])
-        #expect(asOf.summary["basis"] as? String == "snapshot" && asOf.summary["addedAtFreeze"] as? Int == 0)
+        #expect(provenance?["mta-sts"]?["domains"] == 361 && provenance?["mta-sts"]?["enforce"] == 361)
+        let fromQueue = provenance?["queue-at-freeze"]?["domains"] ?? 0
+        #expect(fromQueue + (provenance?["manual"]?["domains"] ?? 0) == 565)
+        let csv = String(decoding: E2E.read(dir + "/final/deprecation.csv"), as: UTF8.self)
+        #expect(csv.split(separator: "\r\n").count == 927 && !csv.contains("postmaster@"))
+        let html = String(decoding: E2E.read(dir + "/final/deprecation.html"), as: UTF8.self)
+        #expect(html.contains("<svg ") && !html.lowercased().contains("<script"))
+        // As of the freeze publication (seq 53): the queue batch and the removals, no refresh yet.
+        let early = try report(["--out", dir + "/early", "--as-of", "2020-04-16T00:00:00Z"])
+        #expect(early.summary["addedAtFreeze"] as? Int == 476 && early.summary["refreshedToEnforce"] as? Int == 0)
+        // Before any publication: the newest ingested published snapshot, no decisions.
+        let before = try report(["--out", dir + "/before", "--as-of", "2020-04-10T00:00:00Z"])
+        #expect(before.summary["basis"] as? String == "snapshot" && before.summary["addedAtFreeze"] as? Int == 0)
     }
 
     @Test func usageErrors() throws {
         #expect(try E2E.run("policylist-report", ["history"]).status == 64)
         #expect(try E2E.run("policylist-report", ["bogus", "--out", "/tmp/x"]).status == 64)
-        #expect(try E2E.run("policylist-report", ["history", "--out", "/tmp/x", "--as-of", "2020-01-01T00:00:00Z"]).status == 64)
+        #expect(
+            try E2E.run("policylist-report", ["history", "--out", "/tmp/x", "--as-of", "2020-01-01T00:00:00Z"]).status
+                == 64)
         #expect(try E2E.run("policylist-report", ["--help"]).status == 0)
     }
 }

@@ -38,7 +38,9 @@ import Testing
         let originals = dir + "/orig"
         try FileManager.default.createDirectory(atPath: originals, withIntermediateDirectories: true)
         #expect(
-            try Self.run("/usr/bin/tar", ["-xzf", ReportHistoryFixture.data + "/policy-history/history.tar.gz", "-C", originals]).0 == 0)
+            try Self.run(
+                "/usr/bin/tar", ["-xzf", ReportHistoryFixture.data + "/policy-history/history.tar.gz", "-C", originals]
+            ).0 == 0)
         let versions = extracted + "/policylist-history/versions"
         let names = try FileManager.default.contentsOfDirectory(atPath: originals).filter {
             $0.hasSuffix(".policy.json") || $0.hasSuffix(".policy.json.asc")

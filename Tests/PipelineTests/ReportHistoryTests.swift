@@ -39,7 +39,9 @@ enum ReportHistoryFixture {
         guard let text = try? String(contentsOfFile: data + "/policy-history/MANIFEST.tsv", encoding: .utf8) else {
             return []
         }
-        let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
         guard let header = lines.first else { return [] }
         return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
     }()

@@ -96,20 +96,26 @@ enum ReportFixtures {
         versions.map { name, seq, landed, signature, text in
             let bytes = Array(text.utf8)
             let reading = ListReader.read(bytes)
-            let list = reading.list ?? PolicyList(
-                timestamp: ListTime.placeholder, expires: ListTime.placeholder, version: nil, author: nil, aliases: [],
-                policies: [])
+            let list =
+                reading.list
+                ?? PolicyList(
+                    timestamp: ListTime.placeholder, expires: ListTime.placeholder, version: nil, author: nil,
+                    aliases: [],
+                    policies: [])
             var anomalies = reading.anomalies.map {
                 VersionAnomaly(origin: "content", kind: $0.kind, severity: $0.severity.rawValue, detail: $0.detail)
             }
             if signature == "missing" {
-                anomalies.append(VersionAnomaly(origin: "signature", kind: "unsigned", severity: "warning", detail: "no .asc"))
+                anomalies.append(
+                    VersionAnomaly(origin: "signature", kind: "unsigned", severity: "warning", detail: "no .asc"))
             }
             let keys = (try? StrictJSONReader.read(bytes))?.value.objectMembers?.map(\.key) ?? []
             return HistoryVersionInput(
-                name: name, sha256: String(repeating: String(name.prefix(1)), count: 8) + "-fixture", byteCount: bytes.count,
+                name: name, sha256: String(repeating: String(name.prefix(1)), count: 8) + "-fixture",
+                byteCount: bytes.count,
                 pubSeq: seq, landed: landed.map(instant), commit: nil, list: list, topLevelKeys: keys,
-                signature: signature, signatureCreated: signature == "good" ? list.timestamp.instant.adding(seconds: 60) : nil,
+                signature: signature,
+                signatureCreated: signature == "good" ? list.timestamp.instant.adding(seconds: 60) : nil,
                 anomalies: anomalies)
         }
     }
@@ -125,11 +131,14 @@ enum ReportFixtures {
         if ProcessInfo.processInfo.environment["POLICYLIST_RECORD_GOLDEN"] == "1" {
             try? FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)
             try? Data(actual.utf8).write(to: url)
-            Issue.record("re-recorded golden file \(name); unset POLICYLIST_RECORD_GOLDEN and run again", sourceLocation: sourceLocation)
+            Issue.record(
+                "re-recorded golden file \(name); unset POLICYLIST_RECORD_GOLDEN and run again",
+                sourceLocation: sourceLocation)
             return
         }
         guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-            Issue.record("golden file \(name) is missing; run with POLICYLIST_RECORD_GOLDEN=1", sourceLocation: sourceLocation)
+            Issue.record(
+                "golden file \(name) is missing; run with POLICYLIST_RECORD_GOLDEN=1", sourceLocation: sourceLocation)
             return
         }
         if expected != actual {

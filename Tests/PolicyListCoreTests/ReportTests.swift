@@ -9,7 +9,9 @@ import Testing
             aliases: aliases, policies: entries.map { PolicyEntry(domain: $0.0, value: $0.1) })
     }
 
-    static func explicit(_ mode: ListMode, _ mxs: [String]) -> PolicyValue { .explicit(PolicyDefinition(mode: mode, mxs: mxs)) }
+    static func explicit(_ mode: ListMode, _ mxs: [String]) -> PolicyValue {
+        .explicit(PolicyDefinition(mode: mode, mxs: mxs))
+    }
 
     static let alias = PolicyAlias(name: "g", definition: PolicyDefinition(mode: .testing, mxs: [".g.example"]))
 
@@ -28,7 +30,8 @@ import Testing
     @Test(arguments: cases.indices)
     func classifiesOneDomainChange(_ index: Int) {
         let (label, before, after, expected) = Self.cases[index]
-        let diff = ListDiff.compare(Self.list([Self.alias], [("x.example", before)]), Self.list([Self.alias], [("x.example", after)]))
+        let diff = ListDiff.compare(
+            Self.list([Self.alias], [("x.example", before)]), Self.list([Self.alias], [("x.example", after)]))
         let actual = diff.changed.first?.kind.rawValue ?? diff.reExpressed.first?.kind.rawValue ?? "none"
         #expect(actual == expected, "\(label)")
         #expect(diff.added.isEmpty && diff.removed.isEmpty)
@@ -45,8 +48,10 @@ import Testing
 
     @Test func addedRemovedAndKeyCase() {
         let diff = ListDiff.compare(
-            Self.list([], [("Old.example", Self.explicit(.testing, ["a"])), ("gone.example", Self.explicit(.testing, ["a"]))]),
-            Self.list([], [("old.example", Self.explicit(.testing, ["a"])), ("new.example", Self.explicit(.testing, ["a"]))]))
+            Self.list(
+                [], [("Old.example", Self.explicit(.testing, ["a"])), ("gone.example", Self.explicit(.testing, ["a"]))]),
+            Self.list(
+                [], [("old.example", Self.explicit(.testing, ["a"])), ("new.example", Self.explicit(.testing, ["a"]))]))
         #expect(diff.added == ["new.example"])
         #expect(diff.removed == ["gone.example"])
         #expect(diff.reExpressed.map { "\($0.domain) \($0.kind.rawValue)" } == ["old.example key-case"])
@@ -63,7 +68,9 @@ import Testing
     }
 
     @Test func htmlEscapesMarkupQuotesAndAmpersands() {
-        #expect(ReportEscape.html("<script>alert(\"x\")</script>&'") == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;")
+        #expect(
+            ReportEscape.html("<script>alert(\"x\")</script>&'")
+                == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;")
     }
 
     @Test func markdownNeutralisesHTMLPipesAndEmphasis() {
@@ -102,12 +109,15 @@ import Testing
         #expect(s.timeToEnforce.map(\.domain) == ["a.example", "d.example"])
         #expect(s.distinctDomains == 5 && s.goneFromFinal == 0)
         let side = try #require(report.rows.last)
-        #expect(side.basis == "v2.policy.json" && side.diff.added == ["z.example"] && side.diff.removed == ["c.example", "e.example"])
+        #expect(
+            side.basis == "v2.policy.json" && side.diff.added == ["z.example"]
+                && side.diff.removed == ["c.example", "e.example"])
     }
 
     @Test func historyJSONAndMarkdownMatchTheGoldenFiles() {
         ReportFixtures.checkGolden(JSONWriter.pythonIndented(Self.report.json) + "\n", "history.json")
-        ReportFixtures.checkGolden(MarkdownRenderer.render(Self.report.document, htmlName: "history.html"), "history.md")
+        ReportFixtures.checkGolden(
+            MarkdownRenderer.render(Self.report.document, htmlName: "history.html"), "history.md")
     }
 
     static func deprecation() -> DeprecationReport {
@@ -115,17 +125,26 @@ import Testing
         let final = inputs[3]
         let at = ReportFixtures.instant("2020-02-09T00:00:00Z")
         let decisions = [
-            DeprecationDecision(candidateID: 1, asOf: at, domain: "c.example", action: .added, rule: "R2", detail: "queued"),
-            DeprecationDecision(candidateID: 1, asOf: at, domain: "gone.example", action: .removed, rule: "R3", detail: "asked"),
-            DeprecationDecision(candidateID: 2, asOf: at, domain: "d.example", action: .updated, rule: "R4", detail: "enforce"),
-            DeprecationDecision(candidateID: 2, asOf: at, domain: "new.example", action: .refused, rule: "R1", detail: "frozen"),
+            DeprecationDecision(
+                candidateID: 1, asOf: at, domain: "c.example", action: .added, rule: "R2", detail: "queued"),
+            DeprecationDecision(
+                candidateID: 1, asOf: at, domain: "gone.example", action: .removed, rule: "R3", detail: "asked"),
+            DeprecationDecision(
+                candidateID: 2, asOf: at, domain: "d.example", action: .updated, rule: "R4", detail: "enforce"),
+            DeprecationDecision(
+                candidateID: 2, asOf: at, domain: "new.example", action: .refused, rule: "R1", detail: "frozen"),
         ]
         let observations = [
-            AdoptionObservation(domain: "a.example", observedAt: at, ref: "obs:1", state: .enforce, tlsrpt: true, dane: false),
-            AdoptionObservation(domain: "b.example", observedAt: at, ref: "obs:2", state: .broken, tlsrpt: nil, dane: nil),
-            AdoptionObservation(domain: "c.example", observedAt: at, ref: "obs:3", state: .absent, tlsrpt: false, dane: true),
-            AdoptionObservation(domain: "d.example", observedAt: at, ref: "obs:4", state: .testing, tlsrpt: nil, dane: nil),
-            AdoptionObservation(domain: "unlisted.example", observedAt: at, ref: "obs:5", state: .enforce, tlsrpt: nil, dane: nil),
+            AdoptionObservation(
+                domain: "a.example", observedAt: at, ref: "obs:1", state: .enforce, tlsrpt: true, dane: false),
+            AdoptionObservation(
+                domain: "b.example", observedAt: at, ref: "obs:2", state: .broken, tlsrpt: nil, dane: nil),
+            AdoptionObservation(
+                domain: "c.example", observedAt: at, ref: "obs:3", state: .absent, tlsrpt: false, dane: true),
+            AdoptionObservation(
+                domain: "d.example", observedAt: at, ref: "obs:4", state: .testing, tlsrpt: nil, dane: nil),
+            AdoptionObservation(
+                domain: "unlisted.example", observedAt: at, ref: "obs:5", state: .enforce, tlsrpt: nil, dane: nil),
         ]
         return DeprecationReport.build(
             basis: DeprecationBasis(kind: "snapshot", ref: "#4 v4.policy.json", sha256: final.sha256, list: final.list),
@@ -143,9 +162,11 @@ import Testing
         #expect(report.domains("refused") == ["new.example"])
         #expect(report.entries.map(\.provenance) == [.manual, .manual, .manual, .mtaSts, .queueAtFreeze])
         #expect(report.adoptionCounts == [.enforce: 1, .broken: 1, .absent: 1, .testing: 1, .unobserved: 1])
-        #expect(report.entries.filter { report.noLongerNeedsList($0.domain) }.map(\.domain) == ["a.example", "c.example"])
+        #expect(
+            report.entries.filter { report.noLongerNeedsList($0.domain) }.map(\.domain) == ["a.example", "c.example"])
         ReportFixtures.checkGolden(JSONWriter.pythonIndented(report.json) + "\n", "deprecation.json")
-        ReportFixtures.checkGolden(MarkdownRenderer.render(report.document, htmlName: "deprecation.html"), "deprecation.md")
+        ReportFixtures.checkGolden(
+            MarkdownRenderer.render(report.document, htmlName: "deprecation.html"), "deprecation.md")
     }
 
     @Test func hostileStringsAreEscapedInEveryFormat() {

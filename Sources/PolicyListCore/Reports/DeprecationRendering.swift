@@ -35,7 +35,8 @@ extension DeprecationReport {
                 JSONMember("listedDomains", .int(listed)),
                 JSONMember("observed", .int(listed - (stateCounts[.unobserved] ?? 0))),
                 JSONMember(
-                    "mtaSts", .object(AdoptionState.allCases.map { JSONMember($0.rawValue, .int(stateCounts[$0] ?? 0)) })),
+                    "mtaSts",
+                    .object(AdoptionState.allCases.map { JSONMember($0.rawValue, .int(stateCounts[$0] ?? 0)) })),
                 JSONMember(
                     "tlsrpt",
                     .object([JSONMember("present", .int(tlsrpt)), JSONMember("lookedUp", .int(tlsrptObserved))])),
@@ -60,10 +61,12 @@ extension DeprecationReport {
                     JSONMember("expiresUtc", .string(expires.rfc3339)),
                     JSONMember(
                         "daysSinceExpiry",
-                        generatedAt > expires ? ReportFormat.number(generatedAt.secondsDouble(since: expires) / 86_400) : .null),
+                        generatedAt > expires
+                            ? ReportFormat.number(generatedAt.secondsDouble(since: expires) / 86_400) : .null),
                     JSONMember("freeze", .optional(freeze?.rfc3339)),
                     JSONMember("domains", .int(listed)), JSONMember("enforce", .int(modes.enforce)),
-                    JSONMember("testing", .int(modes.testing)), JSONMember("aliasReferences", .int(modes.aliasReferences)),
+                    JSONMember("testing", .int(modes.testing)),
+                    JSONMember("aliasReferences", .int(modes.aliasReferences)),
                     JSONMember(
                         "effective",
                         .object([
@@ -80,7 +83,8 @@ extension DeprecationReport {
                             kind.rawValue,
                             .object([
                                 JSONMember("domains", .int(counts.enforce + counts.testing)),
-                                JSONMember("enforce", .int(counts.enforce)), JSONMember("testing", .int(counts.testing)),
+                                JSONMember("enforce", .int(counts.enforce)),
+                                JSONMember("testing", .int(counts.testing)),
                             ]))
                     })),
             JSONMember(
@@ -89,7 +93,10 @@ extension DeprecationReport {
                     actions.map { action in
                         JSONMember(
                             action.key,
-                            .object([JSONMember("count", .int(action.domains.count)), JSONMember("domains", .strings(action.domains))]))
+                            .object([
+                                JSONMember("count", .int(action.domains.count)),
+                                JSONMember("domains", .strings(action.domains)),
+                            ]))
                     })),
             JSONMember("adoption", adoptionJSON),
             JSONMember(
@@ -100,7 +107,8 @@ extension DeprecationReport {
                             .object([
                                 JSONMember("time", .string($0.time.rfc3339)), JSONMember("source", .string($0.source)),
                                 JSONMember("attempted", .int($0.attempted)), JSONMember("withMxs", .int($0.withMXs)),
-                                JSONMember("mtaStsTesting", .int($0.testing)), JSONMember("mtaStsEnforce", .int($0.enforce)),
+                                JSONMember("mtaStsTesting", .int($0.testing)),
+                                JSONMember("mtaStsEnforce", .int($0.enforce)),
                             ])
                         })
                 } ?? .null),
@@ -146,7 +154,8 @@ extension DeprecationReport {
         var listFacts: [(String, String)] = [
             ("domains", String(listed)), ("enforce entries", String(modes.enforce)),
             ("testing entries", String(modes.testing)), ("alias references", String(modes.aliasReferences)),
-            ("effective enforce", String(modes.effectiveEnforce)), ("effective testing", String(modes.effectiveTesting)),
+            ("effective enforce", String(modes.effectiveEnforce)),
+            ("effective testing", String(modes.effectiveTesting)),
             ("expires (UTC)", expires.rfc3339), ("freeze", freeze?.rfc3339 ?? "-"),
             ("aliases", basis.list.aliases.map(\.name).joined(separator: ", ")), ("author", basis.list.author ?? "-"),
         ]
@@ -164,7 +173,10 @@ extension DeprecationReport {
                             title: "Frozen list by provenance",
                             items: Provenance.allCases.map { kind in
                                 let counts = provenance[kind] ?? (0, 0)
-                                return (kind.rawValue, counts.enforce + counts.testing, Self.provenanceColors[kind] ?? "#888888")
+                                return (
+                                    kind.rawValue, counts.enforce + counts.testing,
+                                    Self.provenanceColors[kind] ?? "#888888"
+                                )
                             }, total: listed)),
                     .table(
                         ReportTable(
@@ -186,7 +198,8 @@ extension DeprecationReport {
                             columns: ["action", "domains", "examples"],
                             rows: Self.actionKeys.map { key in
                                 let domains = self.domains(key.key)
-                                let sample = domains.prefix(8).joined(separator: ", ") + (domains.count > 8 ? ", …" : "")
+                                let sample =
+                                    domains.prefix(8).joined(separator: ", ") + (domains.count > 8 ? ", …" : "")
                                 return [key.label, String(domains.count), sample]
                             }, numeric: [1]))
                 ]))
@@ -201,15 +214,20 @@ extension DeprecationReport {
                             title: "Backend aggregated scans, \(source): MTA-STS domains (raw modes)",
                             x: points.map(\.time),
                             series: [
-                                ChartSeries(name: "enforce", color: "#1a7f37", values: points.map { Double($0.enforce) }),
-                                ChartSeries(name: "testing", color: "#0969da", values: points.map { Double($0.testing) }),
+                                ChartSeries(
+                                    name: "enforce", color: "#1a7f37", values: points.map { Double($0.enforce) }),
+                                ChartSeries(
+                                    name: "testing", color: "#0969da", values: points.map { Double($0.testing) }),
                             ], until: nil)))
                 blocks.append(
                     .table(
                         ReportTable(
                             columns: ["time", "attempted", "with MXs", "testing", "enforce"],
                             rows: points.map {
-                                [$0.time.rfc3339Seconds, String($0.attempted), String($0.withMXs), String($0.testing), String($0.enforce)]
+                                [
+                                    $0.time.rfc3339Seconds, String($0.attempted), String($0.withMXs),
+                                    String($0.testing), String($0.enforce),
+                                ]
                             }, numeric: [1, 2, 3, 4])))
             }
             sections.append(ReportSection("Backend aggregated scans", blocks))
@@ -237,11 +255,17 @@ extension DeprecationReport {
                     }, total: listed)),
             .facts(
                 AdoptionState.allCases.map {
-                    ("MTA-STS \($0.rawValue)", "\(counts[$0] ?? 0) (\(ReportFormat.percent(counts[$0] ?? 0, of: listed)))")
+                    (
+                        "MTA-STS \($0.rawValue)",
+                        "\(counts[$0] ?? 0) (\(ReportFormat.percent(counts[$0] ?? 0, of: listed)))"
+                    )
                 } + [
                     ("TLSRPT present", "\(tlsrpt) of \(tlsrptObserved) looked up"),
                     ("DANE usable (TLSA, AD bit)", "\(dane) of \(daneObserved) looked up"),
-                    ("no longer need the list (MTA-STS enforce or DANE)", "\(needless) of \(listed) (\(ReportFormat.percent(needless, of: listed)))"),
+                    (
+                        "no longer need the list (MTA-STS enforce or DANE)",
+                        "\(needless) of \(listed) (\(ReportFormat.percent(needless, of: listed)))"
+                    ),
                 ]),
         ]
     }

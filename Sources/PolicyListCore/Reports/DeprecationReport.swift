@@ -14,7 +14,8 @@ public struct DeprecationDecision: Sendable, Hashable {
     public let detail: String
 
     /// Creates a decision record.
-    public init(candidateID: Int64, asOf: Instant, domain: String, action: DecisionAction, rule: String, detail: String) {
+    public init(candidateID: Int64, asOf: Instant, domain: String, action: DecisionAction, rule: String, detail: String)
+    {
         self.candidateID = candidateID
         self.asOf = asOf
         self.domain = domain
@@ -169,8 +170,14 @@ public struct DeprecationReport: Sendable {
     public static let actionKeys: [(key: String, label: String, matches: @Sendable (DeprecationDecision) -> Bool)] = [
         ("added-at-freeze", "added from the queue at the freeze (R2)", { $0.action == .added && $0.rule == "R2" }),
         ("removed-on-request", "removed on the owner's request (R3)", { $0.action == .removed && $0.rule == "R3" }),
-        ("dropped-from-queue", "dropped from the queue on request (R3)", { $0.action == .dropped && $0.rule == "R3" }),
-        ("refreshed-to-enforce", "refreshed to enforce from MTA-STS (R4)", { $0.action == .updated && $0.rule == "R4" }),
+        (
+            "dropped-from-queue", "dropped from the queue on request, never listed (R3)",
+            { $0.action == .dropped && $0.rule == "R3" }
+        ),
+        (
+            "refreshed-to-enforce", "refreshed to enforce from MTA-STS (R4)",
+            { $0.action == .updated && $0.rule == "R4" }
+        ),
         ("removed-mode-none", "removed: MTA-STS mode none (R7)", { $0.action == .removed && $0.rule == "R7" }),
         ("operator-edits", "operator edits applied (R8)", { $0.action == .updated && $0.rule == "R8" }),
         ("refused", "requests or edits refused after the freeze", { $0.action == .refused }),
@@ -208,8 +215,12 @@ public struct DeprecationReport: Sendable {
             }
             entries.append((entry.domain, entry.value, effective, provenance))
         }
+        let removedOnRequest = Set(decisions.filter { $0.action == .removed && $0.rule == "R3" }.map(\.domain))
         let actions = actionKeys.map { key in
-            (key.key, Array(Set(decisions.filter(key.matches).map(\.domain))).sorted())
+            var domains = Set(decisions.filter(key.matches).map(\.domain))
+            // A later reconcile re-applies a removal request to a domain already removed; it is not a second action.
+            if key.key == "dropped-from-queue" { domains.subtract(removedOnRequest) }
+            return (key.key, domains.sorted())
         }
         let adoption = observations.map { list in
             Dictionary(list.filter { seen.contains($0.domain) }.map { ($0.domain, $0) }, uniquingKeysWith: { $1 })

@@ -83,7 +83,8 @@ public enum HTMLRenderer {
                 case .facts(let pairs):
                     out += "<table class=\"facts\">\n"
                     for (label, value) in pairs {
-                        out += "<tr><th scope=\"row\">" + ReportEscape.html(label) + "</th><td class=\"n\">"
+                        out +=
+                            "<tr><th scope=\"row\">" + ReportEscape.html(label) + "</th><td class=\"n\">"
                             + ReportEscape.html(value) + "</td></tr>\n"
                     }
                     out += "</table>\n"

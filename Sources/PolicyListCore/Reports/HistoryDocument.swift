@@ -101,7 +101,9 @@ extension HistoryReport {
             ("removals", String(s.removed)),
             ("effective changes", String(s.changedTotal)),
         ]
-        for kind in EntryChangeKind.allCases { out.append(("  changes: \(kind.rawValue)", String(s.changed[kind] ?? 0))) }
+        for kind in EntryChangeKind.allCases {
+            out.append(("  changes: \(kind.rawValue)", String(s.changed[kind] ?? 0)))
+        }
         for kind in ReExpressionKind.allCases {
             out.append(("  re-expressed: \(kind.rawValue)", String(s.reExpressed[kind] ?? 0)))
         }
@@ -139,10 +141,12 @@ extension HistoryReport {
                 ChartSeries(
                     name: "added", color: Palette.added,
                     values: published.map { Double($0.change == .first ? 0 : $0.diff.added.count) }),
-                ChartSeries(name: "changed", color: Palette.changed, values: published.map { Double($0.diff.changed.count) }),
+                ChartSeries(
+                    name: "changed", color: Palette.changed, values: published.map { Double($0.diff.changed.count) }),
             ],
             down: [
-                ChartSeries(name: "removed", color: Palette.removed, values: published.map { Double($0.diff.removed.count) })
+                ChartSeries(
+                    name: "removed", color: Palette.removed, values: published.map { Double($0.diff.removed.count) })
             ])
     }
 
@@ -160,16 +164,21 @@ extension HistoryReport {
             blocks.append(
                 .chart(
                     .timeline(
-                        title: "Lapse intervals on a time line (red), publications (blue ticks)", start: start, end: end,
+                        title: "Lapse intervals on a time line (red), publications (blue ticks)", start: start,
+                        end: end,
                         intervals: s.lapses.map {
-                            ChartInterval(label: "#\($0.expiredSeq) expired, #\($0.nextSeq) published", from: $0.from, until: $0.until)
+                            ChartInterval(
+                                label: "#\($0.expiredSeq) expired, #\($0.nextSeq) published", from: $0.from,
+                                until: $0.until)
                         },
                         marks: published.map(\.input.publishedAt))))
         }
         blocks.append(
             .table(
                 ReportTable(
-                    columns: ["#", "expired version", "expired at", "next version", "next published", "length", "days"],
+                    columns: [
+                        "#", "expired version", "expired at", "next version", "next published", "length", "days",
+                    ],
                     rows: s.lapses.enumerated().map { index, lapse in
                         [
                             String(index + 1), "#\(lapse.expiredSeq) \(lapse.expiredName)", lapse.from.rfc3339Seconds,
@@ -220,14 +229,17 @@ extension HistoryReport {
     func changeLines(_ published: [HistoryRow]) -> [String] {
         func sample(_ domains: [String]) -> String {
             domains.count <= 12
-                ? domains.joined(separator: ", ") : domains.prefix(12).joined(separator: ", ") + ", … (\(domains.count))"
+                ? domains.joined(separator: ", ")
+                : domains.prefix(12).joined(separator: ", ") + ", … (\(domains.count))"
         }
         var lines: [String] = []
         for row in published where row.change != .first {
             let diff = row.diff
             guard !diff.added.isEmpty || !diff.removed.isEmpty || !diff.changed.isEmpty || !diff.reExpressed.isEmpty
             else { continue }
-            var parts = ["#\(row.input.pubSeq ?? 0) \(row.input.name): +\(diff.added.count) −\(diff.removed.count) ~\(diff.changed.count)"]
+            var parts = [
+                "#\(row.input.pubSeq ?? 0) \(row.input.name): +\(diff.added.count) −\(diff.removed.count) ~\(diff.changed.count)"
+            ]
             if !diff.added.isEmpty { parts.append("added: " + sample(diff.added)) }
             if !diff.removed.isEmpty { parts.append("removed: " + sample(diff.removed)) }
             if !diff.changed.isEmpty {
@@ -260,7 +272,10 @@ extension HistoryReport {
             if !keys.contains(key) { keys.append(key) }
         }.compactMap { key -> [String]? in
             guard let group = groups[key] else { return nil }
-            return [key, String(group.count), ReportFormat.decimal(group.minDays, digits: 2), ReportFormat.decimal(group.maxDays, digits: 2)]
+            return [
+                key, String(group.count), ReportFormat.decimal(group.minDays, digits: 2),
+                ReportFormat.decimal(group.maxDays, digits: 2),
+            ]
         }
         return [
             .facts([
@@ -269,7 +284,9 @@ extension HistoryReport {
                 ("median days", ReportFormat.median(days).map { ReportFormat.decimal($0, digits: 2) } ?? "-"),
                 ("maximum days", days.max().map { ReportFormat.decimal($0, digits: 2) } ?? "-"),
             ]),
-            .table(ReportTable(columns: ["added → enforced", "domains", "min days", "max days"], rows: rows, numeric: [1, 2, 3])),
+            .table(
+                ReportTable(
+                    columns: ["added → enforced", "domains", "min days", "max days"], rows: rows, numeric: [1, 2, 3])),
         ]
     }
 
@@ -280,7 +297,9 @@ extension HistoryReport {
             .table(
                 ReportTable(
                     columns: ["status", "published versions", "all versions"],
-                    rows: statuses.map { [$0, String(s.publishedSignatures[$0] ?? 0), String(s.allSignatures[$0] ?? 0)] },
+                    rows: statuses.map {
+                        [$0, String(s.publishedSignatures[$0] ?? 0), String(s.allSignatures[$0] ?? 0)]
+                    },
                     numeric: [1, 2])),
             .paragraph(
                 "Signing time and lag (signature creation minus the list's timestamp) are in the per-version tables "

@@ -59,10 +59,12 @@ extension HistoryReport {
                         .object(EntryChangeKind.allCases.map { JSONMember($0.rawValue, .int(s.changed[$0] ?? 0)) })),
                     JSONMember(
                         "reExpressedByKind",
-                        .object(ReExpressionKind.allCases.map { JSONMember($0.rawValue, .int(s.reExpressed[$0] ?? 0)) })),
+                        .object(ReExpressionKind.allCases.map { JSONMember($0.rawValue, .int(s.reExpressed[$0] ?? 0)) })
+                    ),
                     JSONMember(
                         "versionsByChange",
-                        .object(VersionChange.allCases.map { JSONMember($0.rawValue, .int(s.versionsByChange[$0] ?? 0)) })),
+                        .object(
+                            VersionChange.allCases.map { JSONMember($0.rawValue, .int(s.versionsByChange[$0] ?? 0)) })),
                 ])),
             JSONMember(
                 "modeTransitions",
@@ -162,10 +164,16 @@ extension HistoryReport {
             JSONMember("change", .string(row.change.rawValue)),
             JSONMember(
                 "timestamp",
-                .object([JSONMember("raw", .string(list.timestamp.raw)), JSONMember("utc", .string(list.timestamp.instant.rfc3339))])),
+                .object([
+                    JSONMember("raw", .string(list.timestamp.raw)),
+                    JSONMember("utc", .string(list.timestamp.instant.rfc3339)),
+                ])),
             JSONMember(
                 "expires",
-                .object([JSONMember("raw", .string(list.expires.raw)), JSONMember("utc", .string(list.expires.instant.rfc3339))])),
+                .object([
+                    JSONMember("raw", .string(list.expires.raw)),
+                    JSONMember("utc", .string(list.expires.instant.rfc3339)),
+                ])),
             JSONMember("windowSeconds", ReportFormat.number(row.windowSeconds)),
             JSONMember("landed", .optional(version.landed?.rfc3339)),
             JSONMember("version", .optional(list.version)),
@@ -176,7 +184,10 @@ extension HistoryReport {
             JSONMember("aliasReferences", .int(counts.aliasReferences)),
             JSONMember(
                 "effective",
-                .object([JSONMember("enforce", .int(row.effectiveEnforce)), JSONMember("testing", .int(row.effectiveTesting))])),
+                .object([
+                    JSONMember("enforce", .int(row.effectiveEnforce)),
+                    JSONMember("testing", .int(row.effectiveTesting)),
+                ])),
             JSONMember("aliases", .strings(list.aliases.map(\.name))),
             JSONMember("added", .int(row.change == .first ? 0 : row.diff.added.count)),
             JSONMember("removed", .int(row.diff.removed.count)),
@@ -202,7 +213,9 @@ extension HistoryReport {
                 "reExpressedDomains",
                 .array(
                     row.diff.reExpressed.map {
-                        .object([JSONMember("domain", .string($0.domain)), JSONMember("kind", .string($0.kind.rawValue))])
+                        .object([
+                            JSONMember("domain", .string($0.domain)), JSONMember("kind", .string($0.kind.rawValue)),
+                        ])
                     })),
             JSONMember(
                 "signature",
@@ -255,7 +268,8 @@ extension HistoryReport {
             String(diff.count(.mode)), String(diff.count(.mxs)), String(diff.count(.modeAndMxs)),
             String(diff.count(.mxCaseOnly)), String(diff.count(.mxOrderOnly)), String(diff.count(.alias)),
             String(diff.count(.keyCase)), version.signature, version.signatureCreated?.rfc3339 ?? "",
-            row.signatureLagSeconds.map(ReportFormat.days) ?? "", row.lapseBefore.map { ReportFormat.days($0.seconds) } ?? "",
+            row.signatureLagSeconds.map(ReportFormat.days) ?? "",
+            row.lapseBefore.map { ReportFormat.days($0.seconds) } ?? "",
             Array(Set(version.anomalies.map(\.kind))).sorted().joined(separator: ";"), list.author ?? "",
             version.sha256,
         ]

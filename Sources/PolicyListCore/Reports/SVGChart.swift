@@ -58,7 +58,8 @@ public enum SVGChart {
     static func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, fill: String, title: String? = nil)
         -> String
     {
-        let open = "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(max(w, 0)))\" height=\"\(f(max(h, 0)))\" "
+        let open =
+            "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(max(w, 0)))\" height=\"\(f(max(h, 0)))\" "
             + "fill=\"\(ReportEscape.html(fill))\""
         guard let title else { return open + "/>\n" }
         return open + "><title>" + ReportEscape.html(title) + "</title></rect>\n"
@@ -81,7 +82,8 @@ public enum SVGChart {
             let value = max * fraction
             let y = zeroY - value * scale
             out += line(left, y, width - right, y, stroke: "#eaeef2")
-            out += text(left - 6, y + 4, ReportFormat.decimal(value, digits: value < 10 && value != 0 ? 1 : 0),
+            out += text(
+                left - 6, y + 4, ReportFormat.decimal(value, digits: value < 10 && value != 0 ? 1 : 0),
                 anchor: "end")
         }
         if below > 0 {
@@ -130,7 +132,9 @@ public enum SVGChart {
         let span = Double(end.seconds - first.seconds)
         func xPos(_ instant: Instant) -> Double { left + Double(instant.seconds - first.seconds) / span * plotWidth }
         var totals = [Double](repeating: 0, count: x.count)
-        for item in series { for (index, value) in item.values.enumerated() where index < x.count { totals[index] += value } }
+        for item in series {
+            for (index, value) in item.values.enumerated() where index < x.count { totals[index] += value }
+        }
         let maxValue = niceCeiling(totals.max() ?? 1)
         let scale = plotHeight / maxValue
         let zeroY = top + plotHeight
@@ -174,13 +178,15 @@ public enum SVGChart {
             for item in up where index < item.values.count && item.values[index] > 0 {
                 let value = item.values[index]
                 above += value
-                out += rect(x, zeroY - above * scale, barWidth, value * scale, fill: item.color,
+                out += rect(
+                    x, zeroY - above * scale, barWidth, value * scale, fill: item.color,
                     title: "\(label): \(item.name) \(ReportFormat.decimal(value, digits: 0))")
             }
             var below = 0.0
             for item in down where index < item.values.count && item.values[index] > 0 {
                 let value = item.values[index]
-                out += rect(x, zeroY + below * scale, barWidth, value * scale, fill: item.color,
+                out += rect(
+                    x, zeroY + below * scale, barWidth, value * scale, fill: item.color,
                     title: "\(label): \(item.name) \(ReportFormat.decimal(value, digits: 0))")
                 below += value
             }
@@ -208,7 +214,8 @@ public enum SVGChart {
         for interval in intervals {
             let x0 = xPos(interval.from)
             let x1 = xPos(interval.until)
-            out += rect(x0, 92, Swift.max(x1 - x0, 2), 40, fill: "#cf222e",
+            out += rect(
+                x0, 92, Swift.max(x1 - x0, 2), 40, fill: "#cf222e",
                 title: "\(interval.label): \(interval.from.rfc3339Seconds) to \(interval.until.rfc3339Seconds)")
         }
         out += timeAxis(start, last, y: 150, x: xPos)
@@ -224,7 +231,8 @@ public enum SVGChart {
             let y = top + Double(index) * 30
             out += text(labelWidth - 8, y + 15, item.label, anchor: "end")
             let w = Double(item.value) / maxValue * barSpace
-            out += rect(labelWidth, y + 2, Swift.max(w, item.value > 0 ? 2 : 0), 20, fill: item.color,
+            out += rect(
+                labelWidth, y + 2, Swift.max(w, item.value > 0 ? 2 : 0), 20, fill: item.color,
                 title: "\(item.label): \(item.value)")
             out += text(labelWidth + w + 6, y + 15, "\(item.value) (\(ReportFormat.percent(item.value, of: total)))")
         }

@@ -155,7 +155,8 @@ extension ReportStage {
                 throw CommandError(.dataError, "publication \(publication.id): stored bytes no longer read as a list")
             }
             basis = DeprecationBasis(
-                kind: "publication", ref: "#\(publication.id) (\(publication.outDir))", sha256: publication.policySHA256,
+                kind: "publication", ref: "#\(publication.id) (\(publication.outDir))",
+                sha256: publication.policySHA256,
                 list: list)
             (decisions, freeze) = try queries.publishedDecisions(upTo: publication.candidateID)
         } else {
@@ -173,14 +174,16 @@ extension ReportStage {
         }
         let observedAsOf = asOf ?? context.now
         let report = DeprecationReport.build(
-            basis: basis, decisions: decisions, freeze: freeze, observations: try queries.latestAdoption(asOf: observedAsOf),
+            basis: basis, decisions: decisions, freeze: freeze,
+            observations: try queries.latestAdoption(asOf: observedAsOf),
             aggregated: try queries.aggregatedScans(asOf: observedAsOf), asOf: asOf, generatedAt: context.now)
         let written = try write(
             ReportFiles(json: report.json, csv: report.csv, document: report.document), name: "deprecation", to: out)
         let counts = report.adoptionCounts
         let needless = report.entries.filter { report.noLongerNeedsList($0.domain) }.count
         let summary: JSONValue = .object([
-            JSONMember("schemaVersion", 1), JSONMember("command", "report deprecation"), JSONMember("out", .string(out)),
+            JSONMember("schemaVersion", 1), JSONMember("command", "report deprecation"),
+            JSONMember("out", .string(out)),
             JSONMember("files", .strings(written)), JSONMember("basis", .string(basis.kind)),
             JSONMember("asOf", .optional(asOf?.rfc3339)), JSONMember("domains", .int(report.entries.count)),
             JSONMember("addedAtFreeze", .int(report.domains("added-at-freeze").count)),
