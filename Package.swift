@@ -45,7 +45,7 @@ let package = Package(
                 swiftSettings: strict)
         } + [
 
-            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"]),
+            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures/reports"]),
             .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
             .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
             .testTarget(

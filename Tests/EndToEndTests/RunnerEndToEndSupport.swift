@@ -83,13 +83,15 @@ final class RunnerSandbox {
     }
 
     /// Waits up to `seconds` for a file to appear.
-    func waitFor(_ name: String, seconds: Double = 20) async throws -> Bool {
+    func waitFor(_ name: String, seconds: Double = 60) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if exists(name) { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return false
+        // Other tests block the cooperative pool with synchronous waits, so this task may resume only after the
+        // deadline: look once more before giving up.
+        return exists(name)
     }
 
     /// A pipeline file from stages given as (name, run) pairs; `extra` adds raw stage keys.
