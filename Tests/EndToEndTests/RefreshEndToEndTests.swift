@@ -61,7 +61,8 @@ extension LiveNetworkTests {
     @Suite("pipelines/refresh.json end to end against the loopback servers")
     struct Refresh {
         @Test(
-            "ingest, live observation, reconcile, signed publish; an unchanged rerun is a timestamp-only republication")
+            "ingest, live observation, reconcile, signed publish, reports; an unchanged rerun is a timestamp-only republication"
+        )
         func refreshTwice() throws {
             let servers = try liveServers()
             let dir = E2E.tempDir("refresh")
@@ -127,6 +128,10 @@ extension LiveNetworkTests {
             let changelog = String(decoding: E2E.read(site + "/CHANGELOG.md"), as: UTF8.self)
             #expect(changelog.contains("R4"), "\(changelog)")
             #expect(FileManager.default.fileExists(atPath: dir + "/out/observations/live.jsonl"))
+            for report in ["deprecation.json", "deprecation.html", "history.json", "history.md"] {
+                #expect(FileManager.default.fileExists(atPath: dir + "/out/reports/" + report), "\(report)")
+            }
+            #expect((first.summary["stages"] as? [[String: Any]])?.count == 6)
 
             // Second run a day later, nothing changed on the servers: it ingests what it published itself
             // (CURRENT's default) and republishes with a fresh timestamp only.
