@@ -102,11 +102,19 @@ actor LiveFixtureRun {
         var domains: [String] { lines.map { parseObject($0)["domain"] as? String ?? "" } }
     }
 
-    private var outcome: Outcome?
+    private var running: Task<Outcome, any Error>?
 
-    func get() throws -> Outcome {
-        if let outcome { return outcome }
-        let servers = try liveServers()
+    /// The run, started by the first caller; later callers wait for the same one.
+    func get() async throws -> Outcome {
+        if running == nil {
+            let servers = try liveServers()
+            running = Task { try await Self.make(servers) }
+        }
+        guard let running else { throw LiveServers.Failure(description: "no run") }
+        return try await running.value
+    }
+
+    private static func make(_ servers: LiveServers) async throws -> Outcome {
         let dir = E2E.tempDir("live-fixtures")
         let domains = dir + "/domains.txt"
         let text =
@@ -114,7 +122,7 @@ actor LiveFixtureRun {
             + "\n\nENFORCE.sts.test.   # a repeat, in another spelling\nnot a domain!\n"
         try text.write(toFile: domains, atomically: true, encoding: .utf8)
         let start = ContinuousClock.now
-        let result = try E2E.run(
+        let result = try await runOffPool(
             "policylist-observe",
             [
                 "live", "--domains", domains, "--db", dir + "/db.sqlite", "--out", dir + "/out.jsonl", "--tlsrpt",
@@ -131,13 +139,12 @@ actor LiveFixtureRun {
         print(
             "live fixtures: \(liveCases.count) domains in \(String(format: "%.2f", made.seconds)) s (timeout 3 s); "
                 + (result.stderr.split(separator: "\n").last.map(String.init) ?? ""))
-        outcome = made
         return made
     }
 
     /// The `--out` line of `domain`.
-    func line(_ domain: String) throws -> String {
-        try get().lines.first { parseObject($0)["domain"] as? String == domain } ?? "{}"
+    func line(_ domain: String) async throws -> String {
+        try await get().lines.first { parseObject($0)["domain"] as? String == domain } ?? "{}"
     }
 }
 
@@ -195,7 +202,7 @@ extension LiveNetworkTests {
             #expect(run.domains == liveCases.map(\.domain))
             // The importer reads the file back to the very same rows (same line hashes and verdicts).
             let imported = run.dir + "/imported.sqlite"
-            let result = try E2E.run("policylist-observe", ["import", run.out, "--db", imported, "--json"])
+            let result = try await runOffPool("policylist-observe", ["import", run.out, "--db", imported, "--json"])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(try LiveDB.rows(imported) == LiveDB.rows(run.db))
         }
@@ -250,13 +257,13 @@ extension LiveNetworkTests {
         }
 
         @Test("a DNS server that never answers: every lookup times out within the timeout, exit 69, still recorded")
-        func dnsTimeout() throws {
+        func dnsTimeout() async throws {
             let servers = try liveServers()
             let dir = E2E.tempDir("live-blackhole")
             try "enforce.sts.test\ntesting.sts.test\ndane.test\n".write(
                 toFile: dir + "/d.txt", atomically: true, encoding: .utf8)
             let start = ContinuousClock.now
-            let result = try E2E.run(
+            let result = try await runOffPool(
                 "policylist-observe",
                 [
                     "live", "--domains", dir + "/d.txt", "--db", dir + "/db.sqlite", "--nameserver",
@@ -274,12 +281,12 @@ extension LiveNetworkTests {
         }
 
         @Test("a server sending one byte per second is cut by --timeout (total), not later")
-        func slowServer() throws {
+        func slowServer() async throws {
             let servers = try liveServers()
             let dir = E2E.tempDir("live-slow")
             try "slow.sts.test\n".write(toFile: dir + "/d.txt", atomically: true, encoding: .utf8)
             let start = ContinuousClock.now
-            let result = try E2E.run(
+            let result = try await runOffPool(
                 "policylist-observe",
                 ["live", "--domains", dir + "/d.txt", "--db", dir + "/db.sqlite", "--timeout", "2", "--json"]
                     + servers.networkArguments)
@@ -291,7 +298,7 @@ extension LiveNetworkTests {
         }
 
         @Test("--listed observes the current list's domains in the list's order")
-        func listed() throws {
+        func listed() async throws {
             let servers = try liveServers()
             let dir = E2E.tempDir("live-listed")
             try LiveLists.write(
@@ -302,9 +309,10 @@ extension LiveNetworkTests {
                     ("dane.test", "enforce", ["mx.dane.test"]),
                 ])
             let db = dir + "/db.sqlite"
-            let ingest = try E2E.run("policylist-ingest", ["snapshots", dir + "/policy.json", "--db", db, "--json"])
+            let ingest = try await runOffPool(
+                "policylist-ingest", ["snapshots", dir + "/policy.json", "--db", db, "--json"])
             #expect(ingest.status == 0, "\(ingest.stderr)")
-            let result = try E2E.run(
+            let result = try await runOffPool(
                 "policylist-observe",
                 ["live", "--listed", "--db", db, "--out", dir + "/out.jsonl", "--json"] + servers.networkArguments)
             #expect(result.status == 0, "\(result.stderr)")
@@ -323,8 +331,8 @@ extension LiveNetworkTests {
                 ["live", "--domains", "x", "--shard", "5/4"], ["live", "--domains", "x", "--nameserver", "not-an-ip"],
                 ["live", "--domains", "x", "--concurrency", "0"],
             ])
-        func usage(_ arguments: [String]) throws {
-            let result = try E2E.run(
+        func usage(_ arguments: [String]) async throws {
+            let result = try await runOffPool(
                 "policylist-observe", arguments + ["--db", E2E.tempDir("live-usage") + "/db.sqlite"])
             #expect(result.status == 64, "\(arguments): \(result.stderr)")
         }

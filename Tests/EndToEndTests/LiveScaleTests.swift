@@ -17,16 +17,24 @@ actor LiveScaleBaseline {
         var seconds: Double
     }
 
-    private var run: Run?
+    private var running: Task<Run, any Error>?
 
-    func get() throws -> Run {
-        if let run { return run }
-        let servers = try liveServers()
+    /// The run, started by the first caller; later callers wait for the same one.
+    func get() async throws -> Run {
+        if running == nil {
+            let servers = try liveServers()
+            running = Task { try await Self.make(servers) }
+        }
+        guard let running else { throw LiveServers.Failure(description: "no run") }
+        return try await running.value
+    }
+
+    private static func make(_ servers: LiveServers) async throws -> Run {
         let dir = E2E.tempDir("live-scale")
         let domains = dir + "/domains.txt"
         try LiveServers.scaleDomainList().write(toFile: domains, atomically: true, encoding: .utf8)
         let start = ContinuousClock.now
-        let result = try E2E.run(
+        let result = try await runOffPool(
             "policylist-observe",
             [
                 "live", "--domains", domains, "--db", dir + "/single.sqlite", "--out", dir + "/single.jsonl",
@@ -35,7 +43,6 @@ actor LiveScaleBaseline {
         let made = Run(
             dir: dir, domains: domains, db: dir + "/single.sqlite", out: dir + "/single.jsonl", status: result.status,
             stderr: result.stderr, summary: result.stdout, seconds: seconds(ContinuousClock.now - start))
-        run = made
         return made
     }
 }
@@ -45,14 +52,16 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 /// Starts every command at once (stdout and stderr to files) and waits for all: truly concurrent processes.
-func runConcurrently(_ commands: [(tool: String, arguments: [String], environment: [String: String])]) throws
-    -> [E2E.Result]
-{
+func runConcurrently(
+    _ commands: [(tool: String, arguments: [String], environment: [String: String])], cwd: String? = nil
+) throws -> [E2E.Result] {
     let dir = E2E.tempDir("concurrent")
     var processes: [Process] = []
     for (index, command) in commands.enumerated() {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: command.tool)
+        process.executableURL = URL(
+            fileURLWithPath: command.tool.hasPrefix("/") ? command.tool : E2E.binDir + "/" + command.tool)
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         process.arguments = command.arguments
         process.environment = ProcessInfo.processInfo.environment.merging(command.environment) { $1 }
         FileManager.default.createFile(atPath: "\(dir)/\(index).out", contents: nil)
@@ -126,7 +135,7 @@ extension LiveNetworkTests {
             let db = single.dir + "/four-shards.sqlite"
             var total = 0
             for k in 1...4 {
-                let result = try E2E.run(
+                let result = try await runOffPool(
                     "policylist-observe",
                     [
                         "live", "--domains", single.domains, "--db", db, "--shard", "\(k)/4", "--concurrency", "64",
@@ -169,10 +178,10 @@ extension LiveNetworkTests {
                     separator: " "),
             ]
             let start = ContinuousClock.now
-            let results = try runConcurrently(
-                (0..<8).map { index in
-                    ("/bin/sh", ["-c", observe], env.merging(["JOB_COMPLETION_INDEX": "\(index)"]) { $1 })
-                })
+            let commands = (0..<8).map { index in
+                ("/bin/sh", ["-c", observe], env.merging(["JOB_COMPLETION_INDEX": "\(index)"]) { $1 })
+            }
+            let results = try await offPool { try runConcurrently(commands) }
             let elapsed = seconds(ContinuousClock.now - start)
             for (index, result) in results.enumerated() {
                 #expect(result.status == 0, "index \(index): \(result.stderr)")
@@ -183,17 +192,18 @@ extension LiveNetworkTests {
                     format: "indexed job: 8 concurrent shard processes, %@ domains, %.2f s wall (single run %.2f s)",
                     counts.map(String.init).joined(separator: "+"), elapsed, single.seconds))
             #expect(counts.reduce(0, +) == LiveServers.scaleDomains)
-            let merged = try E2E.run("/bin/sh", ["-c", merge], environment: env)
+            let merged = try await runOffPool("/bin/sh", ["-c", merge], environment: env)
             #expect(merged.status == 0, "\(merged.stderr)")
             #expect(merged.summary["accepted"] as? Int == LiveServers.scaleDomains)
             #expect(try LiveDB.rows(state + "/policylist.sqlite") == LiveDB.rows(single.db))
             // Merging again adds nothing.
-            let again = try E2E.run("/bin/sh", ["-c", merge], environment: env)
+            let again = try await runOffPool("/bin/sh", ["-c", merge], environment: env)
             #expect(again.summary["alreadyKnown"] as? Int == LiveServers.scaleDomains)
 
             // The same reconcile on both stores gives the same candidate: every domain R4-updated, same bytes.
-            let published = try [single.db, state + "/policylist.sqlite"].enumerated().map { index, db in
-                try reconcileAndPublish(db: db, dir: single.dir + "/publish-\(index)")
+            var published: [(list: Data, updated: Int)] = []
+            for (index, db) in [single.db, state + "/policylist.sqlite"].enumerated() {
+                published.append(try await reconcileAndPublish(db: db, dir: single.dir + "/publish-\(index)"))
             }
             #expect(published[0].list == published[1].list)
             #expect(published[0].updated == LiveServers.scaleDomains)
@@ -210,11 +220,12 @@ extension LiveNetworkTests {
                 "OBSERVED_AT": LiveScaleBaseline.now, "DB": single.dir + "/slurm.sqlite", "SLURM_ARRAY_TASK_MAX": "8",
                 "OBSERVE_ARGS": (["--concurrency", "32"] + servers.networkArguments).joined(separator: " "),
             ]
-            let results = try runConcurrently(
-                (1...8).map { k in ("/bin/bash", [script, "task"], env.merging(["SLURM_ARRAY_TASK_ID": "\(k)"]) { $1 })
-                })
+            let commands = (1...8).map { k in
+                ("/bin/bash", [script, "task"], env.merging(["SLURM_ARRAY_TASK_ID": "\(k)"]) { $1 })
+            }
+            let results = try await offPool { try runConcurrently(commands) }
             for result in results { #expect(result.status == 0, "\(result.stderr)") }
-            let merged = try E2E.run("/bin/bash", [script, "merge"], environment: env)
+            let merged = try await runOffPool("/bin/bash", [script, "merge"], environment: env)
             #expect(merged.status == 0, "\(merged.stderr)")
             #expect(try LiveDB.rows(single.dir + "/slurm.sqlite") == LiveDB.rows(single.db))
         }
@@ -223,7 +234,7 @@ extension LiveNetworkTests {
 
 /// Ingests a list of the scale domains (all `testing`), reconciles as of the observation instant and
 /// publishes with fixed strings; returns the list bytes and the number of R4 updates.
-func reconcileAndPublish(db: String, dir: String) throws -> (list: Data, updated: Int) {
+func reconcileAndPublish(db: String, dir: String) async throws -> (list: Data, updated: Int) {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let entries = (1...LiveServers.scaleDomains).map { index in
         let domain = String(format: "d%05d.obs.test", index)
@@ -231,12 +242,12 @@ func reconcileAndPublish(db: String, dir: String) throws -> (list: Data, updated
     }
     try LiveLists.write(dir + "/policy.json", timestamp: "2025-12-01T00:00:00Z", entries: entries)
     let now = LiveScaleBaseline.now
-    let ingest = try E2E.run(
+    let ingest = try await runOffPool(
         "policylist-ingest", ["snapshots", dir + "/policy.json", "--db", db, "--json", "--now", now])
     #expect(ingest.status == 0, "\(ingest.stderr)")
-    let reconcile = try E2E.run("policylist-reconcile", ["--as-of", now, "--db", db, "--json", "--now", now])
+    let reconcile = try await runOffPool("policylist-reconcile", ["--as-of", now, "--db", db, "--json", "--now", now])
     #expect(reconcile.status == 0, "\(reconcile.stderr)")
-    let publish = try E2E.run(
+    let publish = try await runOffPool(
         "policylist-publish",
         [
             "--out", dir + "/site", "--timestamp", "2026-01-01T00:00:01Z", "--expires", "2026-01-15T00:00:01Z", "--db",

@@ -30,12 +30,13 @@ struct LiveServers: Sendable {
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func start() throws -> LiveServers {
+    static func start() async throws -> LiveServers {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("policylist-live-\(ProcessInfo.processInfo.processIdentifier)").path
         let pid = ProcessInfo.processInfo.processIdentifier
         let script = E2E.root + "/scripts/testservers/testservers"
-        let result = try E2E.run(script, ["start", directory, "--domains", "\(scaleDomains)", "--watch-pid", "\(pid)"])
+        let result = try await runOffPool(
+            script, ["start", directory, "--domains", "\(scaleDomains)", "--watch-pid", "\(pid)"])
         guard result.status == 0 else {
             throw Failure(
                 description: "testservers start failed (exit \(result.status)); the live tests need unbound, nginx, "
@@ -49,8 +50,8 @@ struct LiveServers: Sendable {
         return LiveServers(directory: directory, env: env)
     }
 
-    func stop() {
-        _ = try? E2E.run(E2E.root + "/scripts/testservers/testservers", ["stop", directory])
+    func stop() async {
+        _ = try? await runOffPool(E2E.root + "/scripts/testservers/testservers", ["stop", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -67,9 +68,14 @@ struct LiveServersTrait: SuiteTrait, TestScoping {
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let servers = try LiveServers.start()
-        defer { servers.stop() }
-        try await LiveServers.$current.withValue(servers) { try await function() }
+        let servers = try await LiveServers.start()
+        do {
+            try await LiveServers.$current.withValue(servers) { try await function() }
+        } catch {
+            await servers.stop()
+            throw error
+        }
+        await servers.stop()
     }
 }
 
@@ -133,5 +139,24 @@ enum LiveDB {
     }
 }
 
-/// Parses a `--json` summary line.
-func summaryObject(_ result: E2E.Result) -> [String: Any] { result.summary }
+/// Runs blocking work (a child process and its wait) on a thread of its own, not on Swift's cooperative pool:
+/// the pool has one thread per core, and a test holding it for seconds starves every other test's awaits (the
+/// runner tests wait for files with `Task.sleep`). No `#expect` inside: issues belong to the test's task.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
+
+/// Runs a process off the cooperative pool with its output going to files: nothing blocks a Dispatch or
+/// cooperative thread while it runs (on Linux Swift's executor and Dispatch's global queues share threads,
+/// and `E2E.run` parks a Dispatch thread on the child's stderr for the child's whole life; with children
+/// that run for seconds that starved other tests' `Task.sleep`).
+func runOffPool(
+    _ tool: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil
+) async throws -> E2E.Result {
+    try await offPool {
+        try runConcurrently([(tool, arguments, environment)], cwd: cwd)[0]
+    }
+}

@@ -7,12 +7,12 @@ struct TestSigningKey {
     let fingerprint: String
     let keyring: String
 
-    static func make(in dir: String) throws -> TestSigningKey {
+    static func make(in dir: String) async throws -> TestSigningKey {
         // gpg-agent's socket path must stay short: a home under /tmp, not the test's long temp path.
         let home = "/tmp/pl-gpg-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(
             atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let generate = try E2E.run(
+        let generate = try await runOffPool(
             "/usr/bin/gpg",
             [
                 "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
@@ -21,13 +21,14 @@ struct TestSigningKey {
         guard generate.status == 0 else {
             throw LiveServers.Failure(description: "gpg --quick-gen-key failed: \(generate.stderr)")
         }
-        let listing = try E2E.run(
+        let listing = try await runOffPool(
             "/usr/bin/gpg", ["--homedir", home, "--batch", "--with-colons", "--list-secret-keys"])
         let fingerprint =
             listing.stdout.split(separator: "\n").first { $0.hasPrefix("fpr:") }
             .map { String($0.split(separator: ":", omittingEmptySubsequences: false)[9]) } ?? ""
         let keyring = dir + "/publisher.gpg"
-        let export = try E2E.run("/usr/bin/gpg", ["--homedir", home, "--batch", "--output", keyring, "--export"])
+        let export = try await runOffPool(
+            "/usr/bin/gpg", ["--homedir", home, "--batch", "--output", keyring, "--export"])
         guard export.status == 0, !fingerprint.isEmpty else {
             throw LiveServers.Failure(description: "gpg export failed: \(export.stderr) \(listing.stdout)")
         }
@@ -35,8 +36,8 @@ struct TestSigningKey {
     }
 
     /// Signs `file` (detached, armored) into `file.asc`.
-    func sign(_ file: String) throws {
-        let result = try E2E.run(
+    func sign(_ file: String) async throws {
+        let result = try await runOffPool(
             "/usr/bin/gpg",
             [
                 "--homedir", home, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
@@ -47,8 +48,8 @@ struct TestSigningKey {
     }
 
     /// `gpgv` against the exported public key, as a consumer of the list checks it.
-    func verify(_ file: String) throws -> E2E.Result {
-        try E2E.run("/usr/bin/gpgv", ["--keyring", keyring, file + ".asc", file])
+    func verify(_ file: String) async throws -> E2E.Result {
+        try await runOffPool("/usr/bin/gpgv", ["--keyring", keyring, file + ".asc", file])
     }
 
     func cleanUp() {
@@ -63,10 +64,10 @@ extension LiveNetworkTests {
         @Test(
             "ingest, live observation, reconcile, signed publish, reports; an unchanged rerun is a timestamp-only republication"
         )
-        func refreshTwice() throws {
+        func refreshTwice() async throws {
             let servers = try liveServers()
             let dir = E2E.tempDir("refresh")
-            let key = try TestSigningKey.make(in: dir)
+            let key = try await TestSigningKey.make(in: dir)
             defer { key.cleanUp() }
 
             // The currently published list: three testing entries whose domains now serve valid enforce policies
@@ -84,12 +85,12 @@ extension LiveNetworkTests {
                     ("nope.sts.test", "testing", ["mx.nope.sts.test"]),
                     ("mxmismatch.sts.test", "testing", ["mx.mxmismatch.sts.test"]),
                 ])
-            try key.sign(current)
+            try await key.sign(current)
 
             let db = dir + "/state/policylist.sqlite"
             let site = dir + "/out/site"
-            func refresh(now: String, extra: [String]) throws -> E2E.Result {
-                try E2E.run(
+            func refresh(now: String, extra: [String]) async throws -> E2E.Result {
+                try await runOffPool(
                     "policylist",
                     [
                         "run", E2E.root + "/pipelines/refresh.json", "--db", db, "--now", now, "--json",
@@ -106,7 +107,7 @@ extension LiveNetworkTests {
             }
 
             // First run: the list as published today.
-            let first = try refresh(now: "2026-02-01T04:00:00Z", extra: ["--var", "CURRENT=\(current)"])
+            let first = try await refresh(now: "2026-02-01T04:00:00Z", extra: ["--var", "CURRENT=\(current)"])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.summary["status"] as? String == "ok")
             #expect(stage(first, "observe")["observed"] as? Int == 7)
@@ -123,7 +124,7 @@ extension LiveNetworkTests {
             #expect(policies["testing.sts.test"]?["mode"] as? String == "testing")
             #expect(policies["mxmismatch.sts.test"]?["mode"] as? String == "testing", "an invalid observation (R6)")
             #expect(policies.count == 7)
-            let verified = try key.verify(site + "/policy.json")
+            let verified = try await key.verify(site + "/policy.json")
             #expect(verified.status == 0, "gpgv: \(verified.stderr)")
             let changelog = String(decoding: E2E.read(site + "/CHANGELOG.md"), as: UTF8.self)
             #expect(changelog.contains("R4"), "\(changelog)")
@@ -135,7 +136,7 @@ extension LiveNetworkTests {
 
             // Second run a day later, nothing changed on the servers: it ingests what it published itself
             // (CURRENT's default) and republishes with a fresh timestamp only.
-            let second = try refresh(now: "2026-02-02T04:00:00Z", extra: [])
+            let second = try await refresh(now: "2026-02-02T04:00:00Z", extra: [])
             #expect(second.status == 0, "\(second.stderr)")
             #expect(stage(second, "publish")["republication"] as? Bool == true, "\(second.stdout)")
             #expect(stage(second, "reconcile")["updated"] as? Int == 0)
@@ -145,9 +146,9 @@ extension LiveNetworkTests {
                 try JSONSerialization.jsonObject(with: E2E.read(site + "/policy.json")) as? [String: Any])
             #expect(list2["policies"] as? NSDictionary == list["policies"] as? NSDictionary)
             #expect((list2["timestamp"] as? String ?? "") > (list["timestamp"] as? String ?? ""))
-            #expect(try key.verify(site + "/policy.json").status == 0)
+            #expect(try await key.verify(site + "/policy.json").status == 0)
 
-            let status = try E2E.run("policylist", ["status", "--db", db, "--json"])
+            let status = try await runOffPool("policylist", ["status", "--db", db, "--json"])
             let runs = status.summary["runs"] as? [[String: Any]] ?? []
             #expect(runs.count == 2 && runs.allSatisfy { $0["status"] as? String == "ok" })
         }
