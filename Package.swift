@@ -38,6 +38,11 @@ let package = Package(
             name: "PolicyListPipeline",
             dependencies: ["PolicyListCore", "PolicyListStore", "PolicyListIO", "PolicyListCLI"],
             swiftSettings: strict),
+        // The mutation fuzzer (docs/reliability.md): shared by `policylist-fuzz` and ReliabilityTests.
+        .target(name: "PolicyListFuzz", dependencies: ["PolicyListCore", "PolicyListIO"], swiftSettings: strict),
+        .executableTarget(
+            name: "policylist-fuzz", dependencies: ["PolicyListFuzz", "PolicyListCore", "PolicyListCLI"],
+            swiftSettings: strict),
     ]
         + stages.map { name in
             .executableTarget(
@@ -53,6 +58,12 @@ let package = Package(
                 dependencies: ["PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore"]),
             .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore", "PolicyListIO", "PolicyListStore"]),
             .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
+            .testTarget(
+                name: "ReliabilityTests",
+                dependencies: [
+                    "PolicyListFuzz", "PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore",
+                    "PolicyListCLI",
+                ]),
         ],
     swiftLanguageModes: [.v6]
 )
