@@ -21,7 +21,7 @@ lint:
 # Unit, end-to-end and peer tests; the end-to-end tests run the built debug executables.
 # Suites that assert timeouts and promptness run in a second pass on their own: in one parallel run, other
 # suites' blocking process waits can hold the 2-core test pool long enough to make a prompt answer look late.
-TIMED = NetIntegrationTests|NetBlockingPoolTests|NetFailureTests|LiveNetworkTests|RunnerEndToEndTests
+TIMED = NetIntegrationTests|NetBlockingPoolTests|NetFailureTests|LiveNetworkTests|RunnerEndToEndTests|ConcurrencyTests
 TESTENV = POLICYLIST_BIN_DIR=$$($(SWIFT) build --show-bin-path) POLICYLIST_VENV=$(CURDIR)/.venv
 
 test: deps lint
