@@ -31,11 +31,26 @@ private struct ReadState {
     var anomalies: [Anomaly] = []
     var rawPolicyKeys = 0
 
+    /// Where the last line count stopped: anomalies come mostly in increasing offsets, so counting lines
+    /// resumes from there instead of from byte 0 for each one (which made a list with many warnings
+    /// quadratic).
+    var lineCursor = (offset: 0, line: 1, lineStart: 0)
+
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func position(_ offset: Int) -> String {
-        let (line, column) = bytes.withUnsafeBufferPointer { StrictJSONReader.lineAndColumn(of: offset, in: $0) }
-        return "byte \(offset) (line \(line):\(column))"
+    mutating func position(_ offset: Int) -> String {
+        let end = min(max(offset, 0), bytes.count)
+        if end < lineCursor.offset { lineCursor = (0, 1, 0) }
+        var (index, line, lineStart) = lineCursor
+        while index < end {
+            if bytes[index] == 0x0A {
+                line += 1
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        lineCursor = (end, line, lineStart)
+        return "byte \(offset) (line \(line):\(offset - lineStart + 1))"
     }
 
     mutating func warn(_ kind: String, _ detail: String, at offset: Int? = nil, domain: String? = nil) {
@@ -236,8 +251,8 @@ private struct ReadState {
             return nil
         }
         var out: [String] = []
-        var seen = Set<String>()
-        var seenFolded = Set<String>()
+        var seen = SmallStringSet()
+        var seenFolded = SmallStringSet()
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else {
                 reject(
@@ -406,5 +421,26 @@ private struct ReadState {
             warn("unused-alias", "alias \"\(alias.name)\" is not used by any domain")
         }
         return ok ? out : nil
+    }
+}
+
+/// A set of strings that stays an array while small: an entry has one to a few MX patterns, and hashing them
+/// into two fresh `Set`s per entry cost more than comparing them.
+private struct SmallStringSet {
+    private var small: [String] = []
+    private var large: Set<String>?
+
+    /// Adds `text`; `inserted` is false when it was already there (the `Set.insert` contract).
+    mutating func insert(_ text: String) -> (inserted: Bool, memberAfterInsert: String) {
+        if large != nil {
+            return large?.insert(text) ?? (false, text)
+        }
+        if small.contains(text) { return (false, text) }
+        small.append(text)
+        if small.count > 16 {
+            large = Set(small)
+            small = []
+        }
+        return (true, text)
     }
 }
