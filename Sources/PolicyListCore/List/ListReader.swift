@@ -18,7 +18,18 @@ public struct SnapshotReading: Sendable {
 public enum ListReader {
     /// Reads `bytes` as a `policy.json`.
     public static func read(_ bytes: [UInt8]) -> SnapshotReading {
-        var state = ReadState(bytes: bytes)
+        read(bytes, maxBytes: ListLimits.maxSnapshotBytes)
+    }
+
+    /// Reads a list back from the store: the size limit is ``ListLimits/maxStoredListBytes``.
+    public static func readStored(_ bytes: [UInt8]) -> SnapshotReading {
+        read(bytes, maxBytes: ListLimits.maxStoredListBytes)
+    }
+
+    /// Reads `bytes` with another size limit than ``ListLimits/maxSnapshotBytes``: for lists this program
+    /// wrote itself (a reconciled candidate of a million domains is ~100 MB in the publisher's style).
+    public static func read(_ bytes: [UInt8], maxBytes: Int) -> SnapshotReading {
+        var state = ReadState(bytes: bytes, maxBytes: maxBytes)
         let list = state.run()
         return SnapshotReading(
             list: state.anomalies.contains { $0.severity == .error } ? nil : list, anomalies: state.anomalies,
@@ -36,7 +47,12 @@ private struct ReadState {
     /// quadratic).
     var lineCursor = (offset: 0, line: 1, lineStart: 0)
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    let maxBytes: Int
+
+    init(bytes: [UInt8], maxBytes: Int) {
+        self.bytes = bytes
+        self.maxBytes = maxBytes
+    }
 
     mutating func position(_ offset: Int) -> String {
         let end = min(max(offset, 0), bytes.count)
@@ -64,8 +80,8 @@ private struct ReadState {
     }
 
     mutating func run() -> PolicyList? {
-        guard bytes.count <= ListLimits.maxSnapshotBytes else {
-            reject("too-large", "\(bytes.count) bytes; the limit is \(ListLimits.maxSnapshotBytes)")
+        guard bytes.count <= maxBytes else {
+            reject("too-large", "\(bytes.count) bytes; the limit is \(maxBytes)")
             return nil
         }
         let document: JSONDocument
