@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 
-.PHONY: deps build run test lint bench fuzz clean
+.PHONY: deps build run test lint bench bench-quick fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -23,8 +23,13 @@ test: deps lint
 	$(SWIFT) build
 	POLICYLIST_BIN_DIR=$$($(SWIFT) build --show-bin-path) POLICYLIST_VENV=$(CURDIR)/.venv $(SWIFT) test
 
+# Every workload of the issues at full size, ours next to the peers' (minutes; docs/scaling.md).
 bench: build
 	bench/run $(BIN)
+
+# The same at small sizes (a smoke run; skips the 10 M-line import).
+bench-quick: build
+	bench/run --quick $(BIN)
 
 clean:
 	rm -rf .build out bench/work
