@@ -31,5 +31,16 @@ bench: build
 bench-quick: build
 	bench/run --quick $(BIN)
 
+# The long hostile-input campaign (docs/reliability.md): FUZZ_CASES seeded mutation cases in a release build,
+# the slow limit test (5,000,001 domains), then each libFuzzer harness for FUZZ_SECONDS.
+FUZZ_CASES ?= 1000000
+FUZZ_SEED ?= 1
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build -c release --product policylist-fuzz
+	$$($(SWIFT) build -c release --show-bin-path)/policylist-fuzz --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
+	POLICYLIST_SLOW_TESTS=1 $(SWIFT) test --filter LimitsTests
+	fuzz/libfuzzer/run $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build out bench/work
+	rm -rf .build out bench/work fuzz/libfuzzer/work

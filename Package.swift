@@ -38,6 +38,11 @@ let package = Package(
             name: "PolicyListPipeline",
             dependencies: ["PolicyListCore", "PolicyListStore", "PolicyListIO", "PolicyListCLI"],
             swiftSettings: strict),
+        // The mutation fuzzer (docs/reliability.md): shared by `policylist-fuzz` and ReliabilityTests.
+        .target(name: "PolicyListFuzz", dependencies: ["PolicyListCore", "PolicyListIO"], swiftSettings: strict),
+        .executableTarget(
+            name: "policylist-fuzz", dependencies: ["PolicyListFuzz", "PolicyListCore", "PolicyListCLI"],
+            swiftSettings: strict),
     ]
         + stages.map { name in
             .executableTarget(
@@ -48,7 +53,7 @@ let package = Package(
             .executableTarget(
                 name: "policylist-bench", dependencies: ["PolicyListCore", "PolicyListIO", "PolicyListCLI"],
                 swiftSettings: strict),
-            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"]),
+            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures/reports"]),
             .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
             .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
             .testTarget(
@@ -56,6 +61,12 @@ let package = Package(
                 dependencies: ["PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore"]),
             .testTarget(name: "EndToEndTests", dependencies: ["PolicyListCore", "PolicyListIO", "PolicyListStore"]),
             .testTarget(name: "PeerTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures"]),
+            .testTarget(
+                name: "ReliabilityTests",
+                dependencies: [
+                    "PolicyListFuzz", "PolicyListPipeline", "PolicyListStore", "PolicyListIO", "PolicyListCore",
+                    "PolicyListCLI",
+                ]),
         ],
     swiftLanguageModes: [.v6]
 )

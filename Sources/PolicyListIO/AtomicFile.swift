@@ -13,37 +13,91 @@ func writeFileAtomically(
     _ bytes: [UInt8], to path: String, mode: mode_t,
     write: (Int32, UnsafeRawPointer?, Int) -> Int
 ) throws(FileError) {
-    let (directory, name) = splitPath(path)
-    var random = SystemRandomNumberGenerator()
-    let suffix = String(random.next() as UInt64, radix: 16)
-    let temp = "\(directory)/.\(name).tmp-\(getpid())-\(suffix)"
+    try StagedFile(bytes, for: path, mode: mode, write: write).commit()
+}
 
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw FileError(path: path, operation: "create temp file", errno: errno) }
-    var failure: FileError?
-    var offset = 0
-    bytes.withUnsafeBytes { raw in
-        while offset < raw.count {
-            let count = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = FileError(path: path, operation: "write", errno: errno)
-                return
+/// A file written and fsynced under a temporary name (`DIR/.NAME.tmp-<pid>-<random>`) beside its final path but
+/// not yet visible there. Staging every file of a publication first and renaming them only when all are on disk
+/// means a full disk or a crash while writing leaves the previous publication untouched.
+public struct StagedFile: Sendable {
+    /// The final path.
+    public let path: String
+    /// The temporary path holding the bytes.
+    public let temporaryPath: String
+
+    /// Writes and fsyncs `bytes` to a fresh temporary file beside `path`; on failure nothing is left behind.
+    public init(_ bytes: [UInt8], for path: String, mode: mode_t = 0o644) throws(FileError) {
+        try self.init(bytes, for: path, mode: mode, write: { fd, pointer, count in Glibc.write(fd, pointer, count) })
+    }
+
+    init(
+        _ bytes: [UInt8], for path: String, mode: mode_t, write: (Int32, UnsafeRawPointer?, Int) -> Int
+    ) throws(FileError) {
+        let (directory, name) = splitPath(path)
+        var random = SystemRandomNumberGenerator()
+        let suffix = String(random.next() as UInt64, radix: 16)
+        let temp = "\(directory)/.\(name).tmp-\(getpid())-\(suffix)"
+
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError(path: path, operation: "create temp file", errno: errno) }
+        var failure: FileError?
+        var offset = 0
+        bytes.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let count = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileError(path: path, operation: "write", errno: errno)
+                    return
+                }
+                offset += count
             }
-            offset += count
+        }
+        if failure == nil && fsync(fd) != 0 { failure = FileError(path: path, operation: "fsync", errno: errno) }
+        // close can report a deferred write error (NFS, quotas).
+        if close(fd) != 0 && failure == nil { failure = FileError(path: path, operation: "close", errno: errno) }
+        if let failure {
+            unlink(temp)
+            throw failure
+        }
+        self.path = path
+        self.temporaryPath = temp
+    }
+
+    /// Renames the temporary file over `path` and fsyncs the directory; on failure the temporary file is removed
+    /// and an existing file at `path` is left as it was.
+    public func commit() throws(FileError) {
+        if rename(temporaryPath, path) != 0 {
+            let failure = FileError(path: path, operation: "rename", errno: errno)
+            unlink(temporaryPath)
+            throw failure
+        }
+        try syncDirectory(splitPath(path).directory)
+    }
+
+    /// Removes the temporary file (the final path is not touched).
+    public func discard() {
+        unlink(temporaryPath)
+    }
+}
+
+/// Removes temporary files (`.NAME.tmp-<pid>-<random>`) left in `directory` by writers that were killed, for the
+/// given final names. A temporary file whose pid is still running is kept: it may be another writer's.
+public func removeStaleTemporaries(in directory: String, names: [String]) {
+    guard let handle = opendir(directory) else { return }
+    var stale: [String] = []
+    while let entry = readdir(handle) {
+        let entryName = withUnsafeBytes(of: entry.pointee.d_name) {
+            String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        for name in names where entryName.hasPrefix(".\(name).tmp-") {
+            let rest = entryName.dropFirst(".\(name).tmp-".count)
+            guard let pid = rest.split(separator: "-").first.flatMap({ Int32($0) }) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { stale.append(entryName) }
         }
     }
-    if failure == nil && fsync(fd) != 0 { failure = FileError(path: path, operation: "fsync", errno: errno) }
-    // close can report a deferred write error (NFS, quotas).
-    if close(fd) != 0 && failure == nil { failure = FileError(path: path, operation: "close", errno: errno) }
-    if failure == nil && rename(temp, path) != 0 {
-        failure = FileError(path: path, operation: "rename", errno: errno)
-    }
-    if let failure {
-        unlink(temp)
-        throw failure
-    }
-    try syncDirectory(directory)
+    closedir(handle)
+    for entryName in stale { unlink("\(directory)/\(entryName)") }
 }
 
 /// Writes a UTF-8 string atomically (see `writeFileAtomically(_:to:mode:)`).

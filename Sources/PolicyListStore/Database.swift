@@ -164,6 +164,7 @@ public final class Database {
         }
         do {
             // RELEASE of the same name releases the innermost savepoint with that name: nesting is LIFO.
+            if !nested { FaultInjection.beforeCommit() }
             try execute(nested ? "RELEASE nested" : "COMMIT")
         } catch {
             rollback(nested: nested)

@@ -94,6 +94,17 @@ final class RunnerSandbox {
         return exists(name)
     }
 
+    /// Polls for a file on this thread: unlike an async wait it needs no free thread in the shared test pool,
+    /// which other tests' synchronous process waits can occupy for tens of seconds on a loaded machine.
+    func waitForBlocking(_ name: String, seconds: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if exists(name) { return true }
+            usleep(20_000)
+        }
+        return exists(name)
+    }
+
     /// A pipeline file from stages given as (name, run) pairs; `extra` adds raw stage keys.
     @discardableResult
     func pipeline(

@@ -33,11 +33,30 @@ extension PublishStage {
         files.append(("manifest.json", Array((JSONWriter.pythonIndented(manifest) + "\n").utf8)))
         if let signature { files.append(("policy.json.asc", signature)) }
         files.append(("policy.json", bytes))
-        for (name, content) in files { try writeFileAtomically(content, to: out + "/" + name) }
-        if signature == nil { try removeIfPresent(out + "/policy.json.asc") }
         let sums = files.sorted { $0.0 < $1.0 }.map { "\(SHA256.hex($0.1))  \($0.0)\n" }.joined()
-        try writeFileAtomically(Array(sums.utf8), to: out + "/SHA256SUMS")
-        return files.map(\.0).sorted() + ["SHA256SUMS"]
+        files.append(("SHA256SUMS", Array(sums.utf8)))
+        // Leftovers of a publish that was killed while writing.
+        removeStaleTemporaries(in: out, names: files.map(\.0))
+        removeStaleTemporaries(in: out + "/postfix", names: ["tls_policy"])
+        // Every file is written and fsynced before any is renamed: a full disk (or any write error) fails here
+        // with the previous publication untouched. Then the renames, policy.json and SHA256SUMS last.
+        var staged: [StagedFile] = []
+        do {
+            for (name, content) in files { staged.append(try StagedFile(content, for: out + "/" + name)) }
+        } catch {
+            for file in staged { file.discard() }
+            throw error
+        }
+        for (index, file) in staged.enumerated() {
+            do {
+                try file.commit()
+            } catch {
+                for rest in staged[(index + 1)...] { rest.discard() }
+                throw error
+            }
+        }
+        if signature == nil { try removeIfPresent(out + "/policy.json.asc") }
+        return files.dropLast().map(\.0).sorted() + ["SHA256SUMS"]
     }
 
     static func removeIfPresent(_ path: String) throws {
