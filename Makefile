@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 
-.PHONY: deps build run test lint bench fuzz clean
+.PHONY: deps build run test lint bench bench-quick fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -29,8 +29,13 @@ test: deps lint
 	$(TESTENV) $(SWIFT) test --skip '$(TIMED)'
 	$(TESTENV) $(SWIFT) test --filter '$(TIMED)'
 
+# Every workload of the issues at full size, ours next to the peers' (minutes; docs/scaling.md).
 bench: build
 	bench/run $(BIN)
+
+# The same at small sizes (a smoke run; skips the 10 M-line import).
+bench-quick: build
+	bench/run --quick $(BIN)
 
 # The long hostile-input campaign (docs/reliability.md): FUZZ_CASES seeded mutation cases in a release build,
 # the slow limit test (5,000,001 domains), then each libFuzzer harness for FUZZ_SECONDS.

@@ -47,7 +47,20 @@ let usage = [
     "policylist-observe live [--domains FILE | --listed] [--out FILE.jsonl] [--nameserver ADDR[:PORT]]",
     "                        [--ca-file PEM] [--resolve HOST:PORT:ADDR]... [--connect-to …]... [--concurrency N]",
     "                        [--timeout SECONDS] [--shard K/N] [--tlsrpt] [--dane]",
+    "policylist-observe merge DB...",
 ]
+
+let mergeSpecs: [OptionSpec] = [.option("batch", "ROWS", "source rows per transaction (default 100000)")]
+
+let mergeFooter = """
+    Copies the observations of other policylist databases (e.g. shards of `live --shard K/N` or
+    `import --shard K/N` run on other machines) into --db, with the blobs they reference and the sources'
+    rejected inputs. Rows are keyed by (domain, observedAt, source): a row already held with the same input
+    bytes is alreadyKnown, with other bytes a conflict (the stored row is kept, the other line goes to
+    rejected_inputs). Merging the same database twice adds nothing.
+    Exit 0 when every source was merged without conflict, 65 when a row conflicted or a source is not a
+    policylist database, 74 when a source could not be read.
+    """
 
 let checkFooter = """
     Prints one JSON object per input on stdout (the data itself; --json changes nothing).
@@ -82,6 +95,10 @@ func help(_ subcommand: String?) -> String {
             usage: [usage[3]],
             about: "Imports the starttls-backend `scans` table exported as row_to_json lines.",
             specs: importSpecs, footer: importFooter)
+    case "merge":
+        helpText(
+            usage: [usage[7]], about: "Merges the observations of other policylist databases into --db.",
+            specs: mergeSpecs, footer: mergeFooter)
     case "live":
         helpText(
             usage: Array(usage[4...6]),
@@ -100,7 +117,7 @@ await runMain("policylist-observe") { args in
             printOutput(help(nil))
             return .ok
         }
-        throw UsageError("missing subcommand (check-policy, check-txt, import, import-backend-scans, live)")
+        throw UsageError("missing subcommand (check-policy, check-txt, import, import-backend-scans, live, merge)")
     }
     let rest = Array(args.dropFirst())
     switch subcommand {
@@ -187,6 +204,18 @@ await runMain("policylist-observe") { args in
         let fixed = parsed.value("now") != nil ? options.now : nil
         let clock: @Sendable () -> Instant = { fixed ?? StageOptions.systemNow() }
         let outcome = try await LiveObserve.run(request, network: network, clock: clock, options: options)
+        return outcome.emit(json: options.json, quiet: options.quiet)
+    case "merge":
+        let parsed = try ParsedArguments(rest, specs: mergeSpecs)
+        if parsed.flag("help") {
+            printOutput(help(subcommand))
+            return .ok
+        }
+        guard !parsed.positionals.isEmpty else { throw UsageError("merge needs at least one DB") }
+        let options = try StageOptions(parsed)
+        let request = ObservationMerge.Request(
+            paths: parsed.positionals, batchRows: try parsed.int("batch", default: 100_000, range: 1...10_000_000))
+        let outcome = try ObservationMerge.run(request, context: StageContext(options))
         return outcome.emit(json: options.json, quiet: options.quiet)
     default:
         throw UsageError("unknown subcommand '\(subcommand)'")
