@@ -23,6 +23,7 @@ let specs: [OptionSpec] = [
     .option("time-limit", "SECONDS", "per-case time limit (default 2)"),
     .option("reproduce", "FORMAT:INDEX", "write one case's input and print its outcome"),
     .option("save", "FILE", "with --reproduce: where to write the input"),
+    .flag("domain-limit", "check that a list of ListLimits.maxDomains + 1 domains is refused (about 30 MB; slow)"),
     .flag("json", "print a JSON summary on stdout"),
     .flag("help", "show this help"),
     .flag("version", "show the version"),
@@ -47,6 +48,12 @@ await runMain("policylist-fuzz") { args in
     let limit = try parsed.int("time-limit", default: 2, range: 1...3600)
     let corpus = try FuzzCorpus(directory: parsed.value("corpus") ?? "fuzz/corpus")
     let campaign = FuzzCampaign(corpus: corpus, seed: seed, timeLimit: .seconds(limit))
+
+    if parsed.flag("domain-limit") {
+        let reading = DomainLimitCheck.run()
+        printError("domain limit: \(reading)")
+        return reading.hasPrefix("too-many-domains") ? .ok : .failure
+    }
 
     if let target = parsed.value("reproduce") {
         let parts = target.split(separator: ":")

@@ -93,20 +93,8 @@ struct LimitsTests {
         }
     }
 
-    @Test("number of domains: the count limit is checked before the domains are", .enabled(if: slowTests))
-    func numberOfDomains() {
-        // 5,000,001 one-byte keys fit under the 64 MiB byte limit (about 30 MB), so the count limit is reachable.
-        var bytes = Array(#"{"timestamp":"2020-01-01T00:00:00Z","expires":"2020-01-15T00:00:00Z","policies":{"#.utf8)
-        bytes.reserveCapacity(31_000_000)
-        for index in 0...ListLimits.maxDomains {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += Array(#""a":0"#.utf8)
-        }
-        bytes += Array("}}".utf8)
-        let reading = ListReader.read(bytes)
-        #expect(reading.list == nil)
-        #expect(reading.anomalies.contains { $0.kind == "too-many-domains" && $0.detail.contains("5000001 domains") })
-    }
+    // Number of domains (ListLimits.maxDomains): a 30 MB list takes minutes in a debug build, so
+    // `policylist-fuzz --domain-limit` (release, run by `make fuzz`) checks it; see docs/reliability.md.
 
     @Test("archives: member size, total size and member count (defaults; small-limit behaviour in TarTests)")
     func archiveLimits() {
@@ -117,5 +105,28 @@ struct LimitsTests {
     }
 }
 
-/// `POLICYLIST_SLOW_TESTS=1` (set by `make fuzz`) enables the tests that need a few hundred MB and some seconds.
-let slowTests = ProcessInfo.processInfo.environment["POLICYLIST_SLOW_TESTS"] == "1"
+/// Found by the domain-count check: every anomaly's `byte N (line L:C)` scanned the input from byte 0, so a list
+/// repeating one key 10,000 times took 27 s and 40,000 times 420 s (debug) to read.
+@Suite("Many anomalies")
+struct ManyAnomaliesTests {
+    @Test("20,000 repeats of one key read in linear time, positions as lineAndColumn computes them")
+    func manyDuplicateKeys() throws {
+        let entry = #""a.example": {"mode": "testing", "mxs": ["mx.a.example"]}"#
+        let text =
+            #"{"timestamp": "2020-01-01T00:00:00Z", "expires": "2020-01-15T00:00:00Z", "version": "0.1","#
+            + "\n\"policies\": {\n" + Array(repeating: entry, count: 20_000).joined(separator: ",\n") + "}}"
+        let bytes = Array(text.utf8)
+        let clock = ContinuousClock()
+        var reading: SnapshotReading?
+        let elapsed = clock.measure { reading = ListReader.read(bytes) }
+        print("20,000 duplicate keys: \(elapsed)")
+        let duplicates = reading?.anomalies.filter { $0.kind == "duplicate-key" } ?? []
+        #expect(duplicates.count == 19_999)
+        #expect(elapsed < .seconds(20))
+        if let last = duplicates.last, let offset = last.offset {
+            let (line, column) = bytes.withUnsafeBufferPointer { StrictJSONReader.lineAndColumn(of: offset, in: $0) }
+            #expect(last.detail.hasPrefix("byte \(offset) (line \(line):\(column)): "))
+            #expect(last.detail.contains("same value as at byte 105 (line 3:1)"))
+        }
+    }
+}

@@ -42,10 +42,9 @@ private struct ReadState {
     var anomalies: [Anomaly] = []
     var rawPolicyKeys = 0
 
-    /// Where the last line count stopped: anomalies come mostly in increasing offsets, so counting lines
-    /// resumes from there instead of from byte 0 for each one (which made a list with many warnings
-    /// quadratic).
-    var lineCursor = (offset: 0, line: 1, lineStart: 0)
+    /// Offsets where lines start, built on the first anomaly: `lineAndColumn` scans from byte 0, so calling it per
+    /// anomaly made a list with many duplicate keys quadratic (10,000 repeats of one key: 27 s in a debug build).
+    var lineStarts: [Int]?
 
     let maxBytes: Int
 
@@ -54,19 +53,26 @@ private struct ReadState {
         self.maxBytes = maxBytes
     }
 
+    /// `byte N (line L:C)`, as `StrictJSONReader.lineAndColumn` computes it, in O(log lines).
     mutating func position(_ offset: Int) -> String {
-        let end = min(max(offset, 0), bytes.count)
-        if end < lineCursor.offset { lineCursor = (0, 1, 0) }
-        var (index, line, lineStart) = lineCursor
-        while index < end {
-            if bytes[index] == 0x0A {
-                line += 1
-                lineStart = index + 1
-            }
-            index += 1
+        let starts: [Int]
+        if let lineStarts {
+            starts = lineStarts
+        } else {
+            var found = [0]
+            for (index, byte) in bytes.enumerated() where byte == 0x0A { found.append(index + 1) }
+            lineStarts = found
+            starts = found
         }
-        lineCursor = (end, line, lineStart)
-        return "byte \(offset) (line \(line):\(offset - lineStart + 1))"
+        // The number of line starts at or before `offset` is the line; the last of them starts it.
+        var low = 0
+        var high = starts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if starts[middle] <= offset { low = middle + 1 } else { high = middle }
+        }
+        let line = max(1, low)
+        return "byte \(offset) (line \(line):\(offset - starts[line - 1] + 1))"
     }
 
     mutating func warn(_ kind: String, _ detail: String, at offset: Int? = nil, domain: String? = nil) {
