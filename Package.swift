@@ -49,8 +49,11 @@ let package = Package(
                 name: name, dependencies: ["PolicyListCore", "PolicyListPipeline", "PolicyListCLI"],
                 swiftSettings: strict)
         } + [
-
-            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"]),
+            // bench/run only: the core parsers timed in a loop on in-memory inputs (not a product, not a stage).
+            .executableTarget(
+                name: "policylist-bench", dependencies: ["PolicyListCore", "PolicyListIO", "PolicyListCLI"],
+                swiftSettings: strict),
+            .testTarget(name: "PolicyListCoreTests", dependencies: ["PolicyListCore"], exclude: ["Fixtures/reports"]),
             .testTarget(name: "PolicyListStoreTests", dependencies: ["PolicyListStore", "PolicyListCore"]),
             .testTarget(name: "PolicyListIOTests", dependencies: ["PolicyListIO", "PolicyListCore"]),
             .testTarget(

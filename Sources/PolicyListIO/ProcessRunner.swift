@@ -123,29 +123,9 @@ public func runProcess(
     }
 
     var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
+    SpawnDefaults.configure(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(
-        &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    var env: [String: String] = [:]
-    var cursor = environ
-    while let entry = cursor.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            env[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        cursor += 1
-    }
-    for (key, value) in environment { env[key] = value }
-    let envStrings = env.keys.sorted().map { "\($0)=\(env[$0] ?? "")" }
+    let envStrings = SpawnDefaults.environment(overriding: environment)
 
     var pid: pid_t = 0
     let argv = ([path] + arguments).map { strdup($0) } + [nil]

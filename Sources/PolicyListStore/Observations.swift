@@ -131,16 +131,159 @@ public struct Observations {
             let existingHash: String = try existing.get(1)
             return existingHash == lineHash ? .alreadyKnown(ref: existingRef) : .conflict(ref: existingRef)
         }
-        let verdict = verdict ?? facts.verdict
+        let values = try rowValues(
+            facts, ns: ns, verdict: verdict, ref: ref, line: line, lineHash: lineHash, prepared: nil)
+        try db.execute(Self.insertSQL, values)
+        return .inserted(id: db.lastInsertRowID)
+    }
+
+    /// One observation of a batch for ``insertBatch(_:)``.
+    public struct PendingInsert: Sendable {
+        /// The parsed facts.
+        public var facts: ObservationFacts
+        /// The verdict to store; `nil` computes `facts.verdict` (only when the row is new).
+        public var verdict: ObservationVerdict?
+        /// The evidence reference.
+        public var ref: String
+        /// The input line exactly as read.
+        public var line: [UInt8]
+
+        /// What ``prepare()`` computed, if it ran.
+        public private(set) var prepared: Prepared?
+
+        /// Creates a pending insert.
+        public init(_ facts: ObservationFacts, verdict: ObservationVerdict? = nil, ref: String, line: [UInt8]) {
+            self.facts = facts
+            self.verdict = verdict
+            self.ref = ref
+            self.line = line
+        }
+
+        /// The database-free work of an insert: the verdict, and the line and policy blobs hashed and
+        /// compressed. Run it off the writer's thread; ``insertBatch(_:)`` then only writes.
+        public struct Prepared: Sendable {
+            let verdict: ObservationVerdict
+            let line: PreparedBlob
+            let policy: PreparedBlob?
+        }
+
+        /// Computes ``prepared`` (pure; safe on any thread).
+        public mutating func prepare() throws {
+            let policy = Observations.policyBytes(facts)
+            prepared = Prepared(
+                verdict: verdict ?? facts.verdict, line: try PreparedBlob(line),
+                policy: try policy.map(PreparedBlob.init))
+        }
+    }
+
+    /// The bytes stored as the policy blob: a native body, or a backend scan's non-empty policy text.
+    static func policyBytes(_ facts: ObservationFacts) -> [UInt8]? {
+        switch facts {
+        case .native(let observation): observation.policy.body
+        case .backendScan(let scan): scan.mtaSTS.map { Array($0.policy.utf8) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+    }
+
+    /// Stores many observations in order, with exactly the outcomes that calling ``insert(_:verdict:ref:line:)``
+    /// for each in turn would give (a later item with the identity of an earlier one is `alreadyKnown` or a
+    /// `conflict` against it), but faster: the line blob is written without a lookup first, and new rows go in
+    /// with multi-row `INSERT`s of ``rowsPerInsert`` rows. That matters because `0005-observations`' `CHECK
+    /// (… IN (…))` constraints make SQLite build and drop a small ephemeral index for each list on every
+    /// execution of the statement; one execution per 32 rows instead of per row removed about a fifth of the
+    /// import's time. Does not open a transaction: call it inside `db.transaction`.
+    public func insertBatch(_ items: [PendingInsert]) throws -> [InsertOutcome] {
+        struct Identity: Hashable {
+            let domain: String
+            let ns: Int64
+            let source: String
+        }
+        var outcomes: [InsertOutcome] = []
+        outcomes.reserveCapacity(items.count)
+        var seen: [Identity: (ref: String, hash: String)] = [:]
+        var rows: [SQLValue] = []
+        var rowOutcomes: [Int] = []
+        func insertRows() throws {
+            guard !rowOutcomes.isEmpty else { return }
+            try db.execute(Self.multiInsertSQL(rows: rowOutcomes.count), rows)
+            // Rowids of one INSERT of an INTEGER PRIMARY KEY table are consecutive, ending at the last one.
+            let first = db.lastInsertRowID - Int64(rowOutcomes.count) + 1
+            for (offset, index) in rowOutcomes.enumerated() { outcomes[index] = .inserted(id: first + Int64(offset)) }
+            rows.removeAll(keepingCapacity: true)
+            rowOutcomes.removeAll(keepingCapacity: true)
+        }
+        for item in items {
+            let facts = item.facts
+            guard let ns = Self.nanoseconds(facts.observedAt) else {
+                throw StoreError.column("observedAt \(facts.observedAt) is outside 1677–2262", sql: "observations")
+            }
+            let lineHash = item.prepared?.line.hash ?? SHA256.hex(item.line)
+            let identity = Identity(domain: facts.domain, ns: ns, source: facts.source)
+            if let earlier = seen[identity] {
+                outcomes.append(
+                    earlier.hash == lineHash ? .alreadyKnown(ref: earlier.ref) : .conflict(ref: earlier.ref))
+                continue
+            }
+            if let existing = try db.query(
+                "SELECT ref, line_sha256 FROM observations WHERE domain = ? AND observed_at_ns = ? AND source = ?",
+                [.text(facts.domain), .int(ns), .text(facts.source)]
+            ).first {
+                let existingRef: String = try existing.get(0)
+                let existingHash: String = try existing.get(1)
+                outcomes.append(
+                    existingHash == lineHash ? .alreadyKnown(ref: existingRef) : .conflict(ref: existingRef))
+                continue
+            }
+            seen[identity] = (item.ref, lineHash)
+            rows += try rowValues(
+                facts, ns: ns, verdict: item.verdict, ref: item.ref, line: item.line, lineHash: lineHash,
+                prepared: item.prepared
+                    ?? PendingInsert.Prepared(
+                        verdict: item.verdict ?? facts.verdict, line: try PreparedBlob(item.line),
+                        policy: try Self.policyBytes(facts).map(PreparedBlob.init)))
+            rowOutcomes.append(outcomes.count)
+            outcomes.append(.inserted(id: 0))
+            if rowOutcomes.count == Self.rowsPerInsert { try insertRows() }
+        }
+        try insertRows()
+        return outcomes
+    }
+
+    /// Rows per multi-row `INSERT` in ``insertBatch(_:)`` (36 parameters each, far below SQLite's limit).
+    public static let rowsPerInsert = 32
+
+    /// The full-chunk statement is built once; a shorter last chunk builds its own (once per batch).
+    private static let fullInsertSQL = multiInsertSQL(rows: rowsPerInsert, cached: false)
+
+    private static func multiInsertSQL(rows: Int, cached: Bool = true) -> String {
+        if cached && rows == rowsPerInsert { return fullInsertSQL }
+        return insertHead + " " + Array(repeating: oneRow, count: rows).joined(separator: ", ")
+    }
+
+    /// The stored values of a new row, after writing its blobs (the line, and the policy body if any).
+    private func rowValues(
+        _ facts: ObservationFacts, ns: Int64, verdict: ObservationVerdict?, ref: String, line: [UInt8],
+        lineHash: String, prepared: PendingInsert.Prepared?
+    ) throws -> [SQLValue] {
+        let verdict = prepared?.verdict ?? verdict ?? facts.verdict
         let blobs = BlobStore(db)
-        try blobs.put(line)
+        // A prepared line is new almost always (its row is): store it without a lookup first.
+        var policySHA: String?
+        if let prepared {
+            try blobs.put(prepared.line)
+            if let policy = prepared.policy {
+                try blobs.put(policy)
+                policySHA = policy.hash
+            }
+        } else {
+            try blobs.put(line)
+            policySHA = try Self.policyBytes(facts).map { try blobs.put($0).hash }
+        }
         var values: [SQLValue] = [
             .text(facts.domain), .text(facts.observedAt.rfc3339), .int(ns), .text(facts.source),
             .text(ref), .text(lineHash),
         ]
         switch facts {
         case .native(let observation):
-            let policySHA = try observation.policy.body.map { try blobs.put($0).hash }
             let records = JSONValue.array(observation.txt.records.map { .strings($0) })
             values += [
                 "native", nil, .text(observation.txt.status.rawValue), .text(JSONWriter.compact(records)),
@@ -152,8 +295,6 @@ public struct Observations {
                 observation.tlsa.map { .text(JSONWriter.compact($0)) } ?? .null, nil, nil,
             ]
         case .backendScan(let scan):
-            let policy = scan.mtaSTS.map { Array($0.policy.utf8) } ?? []
-            let policySHA = policy.isEmpty ? nil : try blobs.put(policy).hash
             let checks = scan.mtaSTS.map { result in
                 JSONWriter.compact(
                     .array(
@@ -176,19 +317,20 @@ public struct Observations {
             .text(JSONWriter.compact(.strings(verdict.listMXs))), verdict.reason.sqlValue,
             verdict.strictReason.sqlValue, .text(JSONWriter.compact(.strings(verdict.warnings))),
         ]
-        try db.execute(Self.insertSQL, values)
-        return .inserted(id: db.lastInsertRowID)
+        return values
     }
 
-    private static let insertSQL = """
+    private static let insertHead = """
         INSERT INTO observations (
             domain, observed_at, observed_at_ns, source, ref, line_sha256,
             kind, scan_id, txt_status, txt_records, txt_error, policy_status, http_status, content_type, location,
             policy_sha256, policy_error, tlsrpt, tlsa, backend_status, backend_checks,
             parser_version, valid, strict_valid, txt_valid, txt_strict_valid, txt_id, policy_valid,
             policy_strict_valid, mode, max_age, mx, list_mxs, reason, strict_reason, warnings
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ) VALUES
         """
+    private static let oneRow = "(" + Array(repeating: "?", count: 36).joined(separator: ", ") + ")"
+    private static let insertSQL = insertHead + " " + oneRow
 
     /// The number of stored observations.
     public func count() throws -> Int {

@@ -7,12 +7,20 @@ enum Zlib {
     private static let maxFeed = 1 << 30
 
     /// Compresses `input` at `level` (6 = zlib's default trade-off).
+    ///
+    /// The window and hash table are sized to the input: a window larger than the input cannot find more
+    /// matches, so a 300-byte observation line gets a 512-byte window and a small hash table instead of the
+    /// ~256 KiB of state (allocated and cleared on every call) that the defaults cost. The output is a
+    /// standard zlib stream that `decompress` (any window up to 32 KiB) reads; only its bytes differ.
     static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 6) throws -> [UInt8] {
         var stream = z_stream()
-        var rc = policylist_deflateInit2(&stream, level, MAX_WBITS)
+        let (windowBits, memLevel) = streamSize(input.count)
+        var rc = policylist_deflateInit2Sized(&stream, level, windowBits, memLevel)
         guard rc == Z_OK else { throw StoreError.compression("deflateInit2 failed (\(rc))") }
         defer { deflateEnd(&stream) }
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
+        // One output buffer that holds the whole result of a small input (no 256 KiB buffer per call).
+        let capacity = min(chunk, Int(deflateBound(&stream, UInt(min(input.count, maxFeed)))) + 16)
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         var output: [UInt8] = []
         var offset = 0
@@ -27,16 +35,24 @@ enum Zlib {
             flush = offset == input.count ? Z_FINISH : Z_NO_FLUSH
             repeat {
                 stream.next_out = buffer
-                stream.avail_out = UInt32(chunk)
+                stream.avail_out = UInt32(capacity)
                 rc = deflate(&stream, flush)
                 guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
                     throw StoreError.compression("deflate failed (\(rc))")
                 }
-                output.append(contentsOf: UnsafeBufferPointer(start: buffer, count: chunk - Int(stream.avail_out)))
+                output.append(contentsOf: UnsafeBufferPointer(start: buffer, count: capacity - Int(stream.avail_out)))
             } while stream.avail_out == 0
         } while flush != Z_FINISH
         guard rc == Z_STREAM_END else { throw StoreError.compression("deflate did not finish (\(rc))") }
         return output
+    }
+
+    /// The smallest window (9…15 bits) that spans `count` bytes plus deflate's lookahead, and a hash table
+    /// (memLevel 1…8) in proportion.
+    static func streamSize(_ count: Int) -> (windowBits: Int32, memLevel: Int32) {
+        var bits: Int32 = 9
+        while bits < MAX_WBITS && (1 << bits) < count + 262 { bits += 1 }
+        return (bits, max(1, min(8, bits - 7)))
     }
 
     /// Decompresses `input`, which must inflate to exactly `size` bytes and end there; otherwise says what

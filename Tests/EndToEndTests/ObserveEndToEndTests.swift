@@ -2,53 +2,15 @@ import Foundation
 import Testing
 
 /// Runs the built `policylist-observe` (env `POLICYLIST_BIN_DIR`, else `<repo>/.build/debug`).
+/// Runs the built `policylist-observe` through the shared end-to-end runner.
 enum ObserveBinary {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let directory =
-        ProcessInfo.processInfo.environment["POLICYLIST_BIN_DIR"]
-        ?? repository.appendingPathComponent(".build/debug").path
-    static let path = directory + "/policylist-observe"
-    static let scans = repository.appendingPathComponent("data/replay-2020/scans.jsonl.gz").path
+    static let path = E2E.binDir + "/policylist-observe"
+    static let scans = E2E.data + "/replay-2020/scans.jsonl.gz"
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        /// The `--json` summary (the last stdout line) as a dictionary.
-        var summary: [String: Any] {
-            let last = stdout.split(separator: "\n").last.map(String.init) ?? ""
-            return (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any] ?? [:]
-        }
-    }
+    typealias Result = E2E.Result
 
     static func run(_ arguments: [String], stdin: Data? = nil, executable: String = path) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        // Drain both pipes concurrently so a chatty child never blocks.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        try E2E.run(executable, arguments, stdin: stdin)
     }
 
     static func sqlite(_ db: String, _ sql: String) throws -> String {
@@ -196,15 +158,15 @@ struct ObserveEndToEndTests {
                 == #"{"input":"v=STSv1;","valid":false,"id":null,"errors":["missing-id"]}"#)
     }
 
-    @Test("help for every subcommand, live not available yet, unknown subcommand is a usage error")
+    @Test("help for every subcommand, live without a domain source and an unknown subcommand are usage errors")
     func help() throws {
-        for subcommand in ["check-policy", "check-txt", "import", "import-backend-scans"] {
+        for subcommand in ["check-policy", "check-txt", "import", "import-backend-scans", "live"] {
             let result = try ObserveBinary.run([subcommand, "--help"])
             #expect(result.status == 0 && result.stdout.contains("USAGE:") && result.stdout.contains(subcommand))
         }
         #expect(try ObserveBinary.run(["--help"]).stdout.contains("import-backend-scans"))
-        let live = try ObserveBinary.run(["live", "--listed"])
-        #expect(live.status == 64 && live.stderr.contains("live: not available yet"))
+        let live = try ObserveBinary.run(["live"])
+        #expect(live.status == 64 && live.stderr.contains("exactly one of --domains FILE and --listed"))
         #expect(try ObserveBinary.run(["frobnicate"]).status == 64)
         #expect(try ObserveBinary.run(["import", "--shard", "5/4", "x"]).status == 64)
     }

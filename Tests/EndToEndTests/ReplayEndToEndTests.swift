@@ -220,4 +220,32 @@ import Testing
             ])
         #expect(validate.stdout == "ok\n", "\(validate.stderr)")
     }
+
+    /// R8 through the commands: a post-freeze edit of a manual entry is refused (exit 65, listed), and
+    /// `--force-edit` applies it with the override recorded.
+    @Test func postFreezeEditIsRefusedUnlessForced() throws {
+        let replay = Replay()
+        try replay.ingestStepA()
+        _ = try replay.run(
+            "policylist-reconcile", ["--as-of", "2020-04-15T07:20:35Z", "--freeze", "2020-04-15T07:20:35Z"])
+        #expect(try replay.publish(53, now: "2020-04-15T18:20:00Z").status == 0)
+        let edits = E2E.tempDir("edits") + "/late-edits.json"
+        let text =
+            #"{"schemaVersion": 1, "edits": [{"domain": "0xheap.org", "mxs": ["mx9.0xheap.org"], "at": "2020-04-20T00:00:00Z", "reason": "owner mail"}]}"#
+        FileManager.default.createFile(atPath: edits, contents: Data(text.utf8))
+        #expect(try replay.run("policylist-ingest", ["requests", edits]).status == 0)
+        let refused = try replay.run("policylist-reconcile", ["--as-of", "2020-04-21T00:00:00Z"])
+        #expect(refused.status == 65)
+        #expect(refused.summary["refused"] as? Int == 1)
+        #expect(refused.stderr.contains("refused: 0xheap.org"))
+        #expect(refused.stderr.contains("R8"))
+        let forced = try replay.run(
+            "policylist-reconcile",
+            ["--as-of", "2020-04-21T00:00:00Z", "--force-edit", "0xheap.org=owner confirmed by phone"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.summary["updated"] as? Int == 1)
+        let explain = try E2E.run("policylist-reconcile", ["explain", "0xheap.org", "--db", replay.db])
+        #expect(explain.stdout.contains("forced by the operator: owner confirmed by phone"))
+        #expect(explain.stdout.contains("mx9.0xheap.org"))
+    }
 }

@@ -83,13 +83,26 @@ final class RunnerSandbox {
     }
 
     /// Waits up to `seconds` for a file to appear.
-    func waitFor(_ name: String, seconds: Double = 20) async throws -> Bool {
+    func waitFor(_ name: String, seconds: Double = 60) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if exists(name) { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return false
+        // Other tests block the cooperative pool with synchronous waits, so this task may resume only after the
+        // deadline: look once more before giving up.
+        return exists(name)
+    }
+
+    /// Polls for a file on this thread: unlike an async wait it needs no free thread in the shared test pool,
+    /// which other tests' synchronous process waits can occupy for tens of seconds on a loaded machine.
+    func waitForBlocking(_ name: String, seconds: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if exists(name) { return true }
+            usleep(20_000)
+        }
+        return exists(name)
     }
 
     /// A pipeline file from stages given as (name, run) pairs; `extra` adds raw stage keys.

@@ -35,7 +35,7 @@ private enum Scripts {
         if [ -e slow.done ]; then echo "quick this time" >&2; exit 0; fi
         echo $$ > slow.pid.tmp && mv slow.pid.tmp slow.pid
         trap 'echo "got TERM" >&2; exit 143' TERM
-        sleep 30 &
+        sleep 120 &
         wait $!
         """
 }
@@ -233,14 +233,14 @@ struct RunnerEndToEndTests {
     }
 
     @Test("two concurrent runs: the second exits 75 naming the holder; SIGTERM is forwarded and the run resumes")
-    func concurrentAndSignal() async throws {
+    func concurrentAndSignal() throws {
         let box = try RunnerSandbox()
         try setUp(box)
         try box.pipeline(
             "slow",
             [("before", ["./count.sh", "before"]), ("slow", ["./slow.sh"]), ("after", ["./count.sh", "after"])])
         let first = try box.start(["run", "pipelines/slow.json"])
-        #expect(try await box.waitFor("slow.pid"))
+        #expect(box.waitForBlocking("slow.pid"))
         let second = try box.policylist(["run", "pipelines/slow.json"])
         #expect(second.status == 75)
         #expect(
@@ -265,14 +265,14 @@ struct RunnerEndToEndTests {
     }
 
     @Test("SIGKILL of the runner mid-stage: the orphaned stage keeps the lock, then a rerun resumes there and finishes")
-    func sigkill() async throws {
+    func sigkill() throws {
         let box = try RunnerSandbox()
         try setUp(box)
         try box.pipeline(
             "killed",
             [("before", ["./count.sh", "before"]), ("slow", ["./slow.sh"]), ("after", ["./count.sh", "after"])])
         let runner = try box.start(["run", "pipelines/killed.json"])
-        #expect(try await box.waitFor("slow.pid"))
+        #expect(box.waitForBlocking("slow.pid"))
         kill(runner.0.processIdentifier, SIGKILL)
         _ = box.finish(runner)
         let stagePid = Int32(box.read("slow.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -290,7 +290,7 @@ struct RunnerEndToEndTests {
         kill(-stagePid, SIGKILL)
         var waited = 0
         while kill(stagePid, 0) == 0 && waited < 200 {
-            try await Task.sleep(for: .milliseconds(20))
+            usleep(20_000)
             waited += 1
         }
         let status = try box.status()

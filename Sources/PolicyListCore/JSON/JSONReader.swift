@@ -160,7 +160,11 @@ private struct Parser {
         try enter()
         pos += 1
         var members: [JSONMember] = []
-        var seen: [String: Int] = [:]
+        // Duplicate detection: a linear scan while the object is small (most are: a policy entry has two
+        // members), a dictionary once it has more than eight (building one per small object cost more than
+        // the scan).
+        var index: [String: Int]?
+        members.reserveCapacity(4)
         skipWhitespace()
         if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -186,14 +190,27 @@ private struct Parser {
             path.append(key)
             let value = try parseValue()
             path.removeLast()
-            if let firstIndex = seen[key] {
+            let firstIndex: Int?
+            if let index {
+                firstIndex = index[key]
+            } else {
+                firstIndex = members.firstIndex { $0.key == key }
+            }
+            if let firstIndex {
                 let first = members[firstIndex]
                 duplicates.append(
                     DuplicateKey(
                         path: path.joined(separator: "."), key: key, offset: keyOffset, firstOffset: first.offset,
                         identical: first.value == value))
-            } else {
-                seen[key] = members.count
+            } else if index != nil {
+                index?[key] = members.count
+            } else if members.count >= 8 {
+                var built: [String: Int] = [:]
+                for (position, member) in members.enumerated() where built[member.key] == nil {
+                    built[member.key] = position
+                }
+                built[key] = members.count
+                index = built
             }
             members.append(JSONMember(key, value, offset: keyOffset))
             skipWhitespace()

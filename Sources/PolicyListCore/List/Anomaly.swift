@@ -33,6 +33,9 @@ public struct Anomaly: Sendable, Hashable {
 public enum ListLimits {
     /// Largest snapshot accepted, in bytes.
     public static let maxSnapshotBytes = 64 << 20
+    /// Largest list read back from the store (lists this program wrote or already accepted; a reconciled
+    /// list of a million domains is ~100 MB in the publisher's style).
+    public static let maxStoredListBytes = 1 << 30
     /// Most domains accepted in one snapshot.
     public static let maxDomains = 5_000_000
     /// Most MX patterns in one entry.

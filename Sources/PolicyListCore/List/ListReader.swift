@@ -18,7 +18,18 @@ public struct SnapshotReading: Sendable {
 public enum ListReader {
     /// Reads `bytes` as a `policy.json`.
     public static func read(_ bytes: [UInt8]) -> SnapshotReading {
-        var state = ReadState(bytes: bytes)
+        read(bytes, maxBytes: ListLimits.maxSnapshotBytes)
+    }
+
+    /// Reads a list back from the store: the size limit is ``ListLimits/maxStoredListBytes``.
+    public static func readStored(_ bytes: [UInt8]) -> SnapshotReading {
+        read(bytes, maxBytes: ListLimits.maxStoredListBytes)
+    }
+
+    /// Reads `bytes` with another size limit than ``ListLimits/maxSnapshotBytes``: for lists this program
+    /// wrote itself (a reconciled candidate of a million domains is ~100 MB in the publisher's style).
+    public static func read(_ bytes: [UInt8], maxBytes: Int) -> SnapshotReading {
+        var state = ReadState(bytes: bytes, maxBytes: maxBytes)
         let list = state.run()
         return SnapshotReading(
             list: state.anomalies.contains { $0.severity == .error } ? nil : list, anomalies: state.anomalies,
@@ -35,7 +46,12 @@ private struct ReadState {
     /// anomaly made a list with many duplicate keys quadratic (10,000 repeats of one key: 27 s in a debug build).
     var lineStarts: [Int]?
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    let maxBytes: Int
+
+    init(bytes: [UInt8], maxBytes: Int) {
+        self.bytes = bytes
+        self.maxBytes = maxBytes
+    }
 
     /// `byte N (line L:C)`, as `StrictJSONReader.lineAndColumn` computes it, in O(log lines).
     mutating func position(_ offset: Int) -> String {
@@ -70,8 +86,8 @@ private struct ReadState {
     }
 
     mutating func run() -> PolicyList? {
-        guard bytes.count <= ListLimits.maxSnapshotBytes else {
-            reject("too-large", "\(bytes.count) bytes; the limit is \(ListLimits.maxSnapshotBytes)")
+        guard bytes.count <= maxBytes else {
+            reject("too-large", "\(bytes.count) bytes; the limit is \(maxBytes)")
             return nil
         }
         let document: JSONDocument
@@ -257,8 +273,8 @@ private struct ReadState {
             return nil
         }
         var out: [String] = []
-        var seen = Set<String>()
-        var seenFolded = Set<String>()
+        var seen = SmallStringSet()
+        var seenFolded = SmallStringSet()
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else {
                 reject(
@@ -427,5 +443,26 @@ private struct ReadState {
             warn("unused-alias", "alias \"\(alias.name)\" is not used by any domain")
         }
         return ok ? out : nil
+    }
+}
+
+/// A set of strings that stays an array while small: an entry has one to a few MX patterns, and hashing them
+/// into two fresh `Set`s per entry cost more than comparing them.
+private struct SmallStringSet {
+    private var small: [String] = []
+    private var large: Set<String>?
+
+    /// Adds `text`; `inserted` is false when it was already there (the `Set.insert` contract).
+    mutating func insert(_ text: String) -> (inserted: Bool, memberAfterInsert: String) {
+        if large != nil {
+            return large?.insert(text) ?? (false, text)
+        }
+        if small.contains(text) { return (false, text) }
+        small.append(text)
+        if small.count > 16 {
+            large = Set(small)
+            small = []
+        }
+        return (true, text)
     }
 }

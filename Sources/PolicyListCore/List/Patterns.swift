@@ -4,23 +4,36 @@ public enum HostSyntax {
     /// `^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9]{2,63}$`
     /// (with `allowLeadingDot`, the MX pattern form `^\.?…`).
     public static func isSchemaName(_ name: String, allowLeadingDot: Bool = false) -> Bool {
-        var bytes = Array(name.utf8)
-        if allowLeadingDot, bytes.first == UInt8(ascii: ".") { bytes.removeFirst() }
-        guard !bytes.isEmpty, bytes.count <= 1024 else { return false }
-        let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return false }
-        for (index, label) in labels.enumerated() {
-            guard !label.isEmpty, label.count <= 63 else { return false }
-            let isLast = index == labels.count - 1
-            if isLast {
-                guard label.count >= 2, label.allSatisfy(isAlnum) else { return false }
-            } else {
-                guard let first = label.first, let last = label.last, isAlnum(first), isAlnum(last),
-                    label.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-                else { return false }
+        // One pass over the bytes, no arrays (this runs for every MX of every entry of every snapshot).
+        var name = name
+        return name.withUTF8 { isSchemaName(bytes: $0, allowLeadingDot: allowLeadingDot) }
+    }
+
+    private static func isSchemaName(bytes: UnsafeBufferPointer<UInt8>, allowLeadingDot: Bool) -> Bool {
+        let dot = UInt8(ascii: ".")
+        var start = 0
+        if allowLeadingDot, bytes.first == dot { start = 1 }
+        guard bytes.count > start, bytes.count - start <= 1024 else { return false }
+        var labels = 0
+        var labelStart = start
+        while true {
+            var end = labelStart
+            while end < bytes.count && bytes[end] != dot { end += 1 }
+            let length = end - labelStart
+            guard length > 0, length <= 63 else { return false }
+            labels += 1
+            if end == bytes.count {
+                // The last label: letters and digits only, at least two.
+                guard labels >= 2, length >= 2 else { return false }
+                for index in labelStart..<end where !isAlnum(bytes[index]) { return false }
+                return true
             }
+            guard isAlnum(bytes[labelStart]), isAlnum(bytes[end - 1]) else { return false }
+            for index in labelStart..<end where !isAlnum(bytes[index]) && bytes[index] != UInt8(ascii: "-") {
+                return false
+            }
+            labelStart = end + 1
         }
-        return true
     }
 
     /// Whether a string is safe to write as one field of a line-oriented file (no whitespace, controls, `#`, `,`
@@ -36,12 +49,19 @@ public enum HostSyntax {
 
     /// Whether the name has an ASCII upper-case letter.
     public static func hasUppercase(_ text: String) -> Bool {
-        text.utf8.contains { $0 >= 0x41 && $0 <= 0x5A }
+        var text = text
+        return text.withUTF8 { bytes in bytes.contains { $0 >= 0x41 && $0 <= 0x5A } }
     }
 
     /// ASCII lower-casing (DNS names are compared case-insensitively, ASCII only).
     public static func lowercased(_ text: String) -> String {
         guard hasUppercase(text) else { return text }
-        return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }, as: UTF8.self)
+        var text = text
+        return text.withUTF8 { bytes in
+            String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (index, byte) in bytes.enumerated() { out[index] = byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte }
+                return bytes.count
+            }
+        }
     }
 }

@@ -249,6 +249,11 @@ extension MTASTS {
 
     /// A `String` from bytes, repairing invalid UTF-8 (only used for details and kept values).
     @inline(__always) static func makeString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        String(decoding: bytes, as: UTF8.self)
+        // Copy into the string's own storage first: `String(decoding:)` on a lazy (non-contiguous) collection
+        // takes a slow element-by-element path. Invalid UTF-8 is repaired either way.
+        String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            _ = buffer.initialize(fromContentsOf: bytes)
+            return bytes.count
+        }
     }
 }

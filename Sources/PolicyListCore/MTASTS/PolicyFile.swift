@@ -130,11 +130,19 @@ extension MTASTS {
     /// Whether the media type (type/subtype before any `;`, case-insensitive) is `text/plain`; parameters,
     /// charset included, are ignored (§3.2).
     static func isTextPlain(_ contentType: String) -> Bool {
-        let bytes = contentType.utf8
-        let mediaType = bytes.prefix { $0 != 0x3B }
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
-        let trimmed = mediaType.drop(while: isSpace).reversed().drop(while: isSpace)
-        return trimmed.count == textPlain.count && trimmed.reversed().map(asciiLower).elementsEqual(textPlain)
+        // One pass over contiguous bytes (the lazy reversed/dropped views this replaced cost more than
+        // parsing the policy body itself).
+        var contentType = contentType
+        return contentType.withUTF8 { bytes in
+            let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
+            var end = bytes.firstIndex(of: 0x3B) ?? bytes.count
+            var start = 0
+            while start < end && isSpace(bytes[start]) { start += 1 }
+            while end > start && isSpace(bytes[end - 1]) { end -= 1 }
+            guard end - start == textPlain.count else { return false }
+            for index in 0..<textPlain.count where asciiLower(bytes[start + index]) != textPlain[index] { return false }
+            return true
+        }
     }
 
     // MARK: Field collection

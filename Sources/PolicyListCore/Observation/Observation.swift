@@ -5,7 +5,7 @@ import Foundation
 ///
 /// JSONL shape (one object per line, key order as written by ``jsonLine``):
 /// `{"domain","observedAt","source","txt":{"status","records":[…],"error"?},
-/// "policy":{"status","httpStatus","contentType","location"?,"body"|"bodyBase64","error"?},"tlsrpt"?,"tlsa"?}`.
+/// "policy":{"status","httpStatus","contentType","location"?,"body"|"bodyBase64","error"?},"tlsrpt"?,"tlsa"?,"mx"?}`.
 public struct Observation: Sendable, Equatable {
     /// The domain, ASCII-lower-cased, without a trailing dot.
     public var domain: String
@@ -21,11 +21,15 @@ public struct Observation: Sendable, Equatable {
     public var tlsrpt: JSONValue?
     /// The DANE TLSA lookup, kept as given.
     public var tlsa: JSONValue?
+    /// The domain's MX lookup, kept as given: `{"status","authenticated","records":[{"preference","exchange"}]}`
+    /// (the live observer's shape). When present with status `ok`, the verdict checks that the policy's `mx`
+    /// patterns cover the MX hosts (RFC 8461 §4.1); see ``ObservationVerdict``.
+    public var mx: JSONValue?
 
     /// Creates an observation.
     public init(
         domain: String, observedAt: Instant, source: String, txt: TXTFacts, policy: PolicyFacts,
-        tlsrpt: JSONValue? = nil, tlsa: JSONValue? = nil
+        tlsrpt: JSONValue? = nil, tlsa: JSONValue? = nil, mx: JSONValue? = nil
     ) {
         self.domain = domain
         self.observedAt = observedAt
@@ -34,6 +38,7 @@ public struct Observation: Sendable, Equatable {
         self.policy = policy
         self.tlsrpt = tlsrpt
         self.tlsa = tlsa
+        self.mx = mx
     }
 
     /// How the TXT lookup ended.
@@ -152,7 +157,9 @@ extension Observation {
     /// escaping can grow sixfold; anything longer is not an observation.
     public static let maxLineBytes = 1 << 20
 
-    private static let topKeys: Set<String> = ["domain", "observedAt", "source", "txt", "policy", "tlsrpt", "tlsa"]
+    private static let topKeys: Set<String> = [
+        "domain", "observedAt", "source", "txt", "policy", "tlsrpt", "tlsa", "mx",
+    ]
     private static let txtKeys: Set<String> = ["status", "records", "error"]
     private static let policyKeys: Set<String> = [
         "status", "httpStatus", "contentType", "location", "body", "bodyBase64", "error",
@@ -198,13 +205,14 @@ extension Observation {
         let policy = try decodePolicy(policyReader)
         let tlsrpt = try optionalObjectValue(top, "tlsrpt")
         let tlsa = try optionalObjectValue(top, "tlsa")
+        let mx = try optionalObjectValue(top, "mx")
         let warnings =
             (top.unknownKeys(topKeys) + txtReader.unknownKeys(txtKeys) + policyReader.unknownKeys(policyKeys))
             .map { "unknown-key: \($0)" }
         return (
             Observation(
                 domain: domain, observedAt: observedAt, source: source, txt: txt, policy: policy, tlsrpt: tlsrpt,
-                tlsa: tlsa), warnings
+                tlsa: tlsa, mx: mx), warnings
         )
     }
 
@@ -321,6 +329,7 @@ extension Observation {
         ]
         if let tlsrpt { members.append(JSONMember("tlsrpt", tlsrpt)) }
         if let tlsa { members.append(JSONMember("tlsa", tlsa)) }
+        if let mx { members.append(JSONMember("mx", mx)) }
         return JSONWriter.compact(.object(members))
     }
 }

@@ -12,6 +12,11 @@
 /// * `reason` — the first failing check in the order a sender meets them (TXT lookup, TXT record, policy
 ///   fetch, policy content) under the lenient profile, as `code` or `code: detail`; `nil` when valid.
 ///   `strictReason` likewise under the strict profile.
+/// * MX coverage (RFC 8461 §4.1) — only when the observation carries the domain's MX lookup (`mx` with status
+///   `ok`, as the live observer records it) and the policy parsed with a mode other than `none`: every MX host
+///   that no policy `mx` pattern matches is a warning `mx-not-covered: HOST`; when **no** MX host is covered a
+///   sender in `enforce` mode can deliver nowhere, so the observation is not valid, with reason
+///   `mx-not-covered: HOST, …` (checked last, after the policy content). A null MX (`.`, RFC 7505) is skipped.
 public struct ObservationVerdict: Sendable, Hashable {
     /// The ``PolicyListCore/parserVersion`` the verdict was computed with.
     public var parserVersion: Int
@@ -69,28 +74,71 @@ public struct ObservationVerdict: Sendable, Hashable {
 
     /// Recomputes the verdict of a native observation from its raw facts.
     public static func compute(_ observation: Observation) -> ObservationVerdict {
-        compute(txt: observation.txt, policy: observation.policy)
+        compute(txt: observation.txt, policy: observation.policy, mxHosts: mxHosts(observation.mx))
     }
 
-    /// Recomputes the verdict from TXT and policy facts.
-    public static func compute(txt: Observation.TXTFacts, policy: Observation.PolicyFacts) -> ObservationVerdict {
+    /// Recomputes the verdict from TXT and policy facts and, when known, the domain's MX host names.
+    public static func compute(
+        txt: Observation.TXTFacts, policy: Observation.PolicyFacts, mxHosts: [String]? = nil
+    ) -> ObservationVerdict {
         let txtPart = evaluateTXT(txt)
         let policyPart = evaluatePolicy(policy)
         let parsed = policyPart.parsed
         let mx = parsed?.mx ?? []
         let conversion = MTASTS.convertToListPatterns(mx)
+        var coverage = PartVerdict(strictReason: nil, lenientReason: nil)
+        if let mxHosts, let parsed, parsed.mode != .none {
+            coverage = evaluateMXCoverage(hosts: mxHosts, patterns: mx)
+        }
         var warnings: [String] = []
-        for text in txtPart.warnings + policyPart.warnings + conversion.warnings where !warnings.contains(text) {
+        for text in txtPart.warnings + policyPart.warnings + conversion.warnings + coverage.warnings
+        where !warnings.contains(text) {
             warnings.append(text)
         }
         return ObservationVerdict(
-            valid: txtPart.lenientReason == nil && policyPart.lenientReason == nil,
-            strictValid: txtPart.strictReason == nil && policyPart.strictReason == nil,
+            valid: txtPart.lenientReason == nil && policyPart.lenientReason == nil && coverage.lenientReason == nil,
+            strictValid: txtPart.strictReason == nil && policyPart.strictReason == nil && coverage.strictReason == nil,
             txtValid: txtPart.lenientReason == nil, txtStrictValid: txtPart.strictReason == nil, txtID: txtPart.id,
             policyValid: policyPart.lenientReason == nil, policyStrictValid: policyPart.strictReason == nil,
             mode: parsed?.mode.rawValue, maxAge: parsed?.maxAge, mx: mx, listMXs: conversion.patterns,
-            reason: txtPart.lenientReason ?? policyPart.lenientReason,
-            strictReason: txtPart.strictReason ?? policyPart.strictReason, warnings: warnings)
+            reason: txtPart.lenientReason ?? policyPart.lenientReason ?? coverage.lenientReason,
+            strictReason: txtPart.strictReason ?? policyPart.strictReason ?? coverage.strictReason,
+            warnings: warnings)
+    }
+
+    /// The code of the MX coverage check (RFC 8461 §4.1).
+    public static let mxNotCovered = "mx-not-covered"
+
+    /// The MX host names of an observation's `mx` member when its lookup succeeded (`status` `ok`): each
+    /// record's `exchange`, one trailing dot removed, null MX (`.`/empty) left out; `nil` when the member is
+    /// absent, failed, or holds no host.
+    public static func mxHosts(_ mx: JSONValue?) -> [String]? {
+        guard let mx, mx["status"]?.stringValue == "ok", let records = mx["records"]?.arrayValue else { return nil }
+        var hosts: [String] = []
+        for record in records {
+            guard var host = record["exchange"]?.stringValue else { continue }
+            if host.hasSuffix(".") { host.removeLast() }
+            if !host.isEmpty && !hosts.contains(host) { hosts.append(host) }
+        }
+        return hosts.isEmpty ? nil : hosts
+    }
+
+    /// The MX coverage check: a warning per uncovered host under each profile's matching rules; a failure when
+    /// no host is covered.
+    static func evaluateMXCoverage(hosts: [String], patterns: [String]) -> PartVerdict {
+        func uncovered(_ profile: MTASTS.Profile) -> [String] {
+            hosts.filter { host in !patterns.contains { MTASTS.mxPatternMatches($0, host: host, profile: profile) } }
+        }
+        let strict = uncovered(.strict)
+        let lenient = uncovered(.lenient)
+        func reason(_ missing: [String]) -> String? {
+            missing.count == hosts.count ? "\(mxNotCovered): " + missing.joined(separator: ", ") : nil
+        }
+        var warnings: [String] = []
+        for host in strict + lenient where !warnings.contains("\(mxNotCovered): \(host)") {
+            warnings.append("\(mxNotCovered): \(host)")
+        }
+        return PartVerdict(strictReason: reason(strict), lenientReason: reason(lenient), warnings: warnings)
     }
 
     /// One part's (TXT or policy) two verdicts, with reasons as printed.

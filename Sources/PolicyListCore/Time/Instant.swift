@@ -55,6 +55,9 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         let days = floorDiv(local, 86_400)
         let secOfDay = local - days * 86_400
         let (year, month, day) = civilFromDays(days)
+        if (0...9999).contains(year) && (0...9).contains(fractionDigits ?? 0) {
+            return formatBytes(year, month, day, secOfDay, offsetSeconds: offsetSeconds, fractionDigits: fractionDigits)
+        }
         var out = pad(year, 4) + "-" + pad(Int64(month), 2) + "-" + pad(Int64(day), 2)
         out += "T" + pad(secOfDay / 3600, 2) + ":" + pad(secOfDay / 60 % 60, 2) + ":" + pad(secOfDay % 60, 2)
         var fraction = pad(Int64(nanoseconds), 9)
@@ -72,6 +75,66 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
             out += sign + pad(magnitude / 3600, 2) + ":" + pad(magnitude / 60 % 60, 2)
         }
         return out
+    }
+}
+
+extension Instant {
+    /// `format` for four-digit years, written into one byte buffer (the string-concatenating form cost more
+    /// than the rest of storing an observation's timestamp); same output.
+    fileprivate func formatBytes(
+        _ year: Int64, _ month: Int, _ day: Int, _ secOfDay: Int64, offsetSeconds: Int, fractionDigits: Int?
+    ) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(0x30 + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        out.append(0x2D)
+        digits(Int64(month), 2)
+        out.append(0x2D)
+        digits(Int64(day), 2)
+        out.append(0x54)
+        digits(secOfDay / 3600, 2)
+        out.append(0x3A)
+        digits(secOfDay / 60 % 60, 2)
+        out.append(0x3A)
+        digits(secOfDay % 60, 2)
+        var count = fractionDigits ?? 9
+        var nanos = Int64(nanoseconds)
+        if fractionDigits == nil {
+            if nanos == 0 {
+                count = 0
+            } else {
+                while nanos % 10 == 0 {
+                    nanos /= 10
+                    count -= 1
+                }
+            }
+        } else {
+            for _ in count..<9 { nanos /= 10 }
+        }
+        if count > 0 {
+            out.append(0x2E)
+            digits(nanos, count)
+        }
+        if offsetSeconds == 0 {
+            out.append(0x5A)
+        } else {
+            out.append(offsetSeconds < 0 ? 0x2D : 0x2B)
+            let magnitude = Int64(abs(offsetSeconds))
+            digits(magnitude / 3600, 2)
+            out.append(0x3A)
+            digits(magnitude / 60 % 60, 2)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

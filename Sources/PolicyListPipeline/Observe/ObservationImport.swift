@@ -1,3 +1,4 @@
+import Dispatch
 import PolicyListCore
 import PolicyListIO
 import PolicyListStore
@@ -53,14 +54,113 @@ public enum ObservationImport {
     }
 
     private enum Pending {
-        case store(ObservationFacts, ref: String, line: Int, bytes: [UInt8])
+        /// A parsed line, prepared for the store (verdict, hashes and compression done).
+        case store(Observations.PendingInsert, line: Int)
         case reject(line: Int, bytes: [UInt8]?, error: String)
+    }
+
+    /// One batch read and prepared away from the database.
+    private struct Batch {
+        var pending: [Pending] = []
+        var warnings: [(line: Int, text: String)] = []
+        var otherShards = 0
+    }
+
+    /// The two halves of an import that run at the same time on two cores: the reader side reads, parses and
+    /// prepares batch k+1 (JSON, verdicts, SHA-256, zlib) while the writer side stores batch k, so the single
+    /// SQLite writer no longer waits for the CPU work and vice versa. `@unchecked Sendable` because
+    /// `DispatchQueue.concurrentPerform` wants a `@Sendable` body: iteration 0 touches only the writer
+    /// fields, iteration 1 only the reader fields, and `concurrentPerform` returns after both finish, so no
+    /// field is ever used by two threads at once.
+    private final class Overlap: @unchecked Sendable {
+        // Reader side.
+        let reader: LineReader
+        let path: String
+        let request: Request
+        let progress: ProgressReporter?
+        var next: Batch?
+        var readError: PathError?
+        var atEnd = false
+        // Writer side.
+        let context: StageContext
+        var tally: ImportTally
+        var otherShards: Int
+        var writing: Batch?
+        var writeError: (any Error)?
+
+        init(
+            reader: LineReader, path: String, request: Request, progress: ProgressReporter?, context: StageContext,
+            tally: ImportTally, otherShards: Int
+        ) {
+            self.reader = reader
+            self.path = path
+            self.request = request
+            self.progress = progress
+            self.context = context
+            self.tally = tally
+            self.otherShards = otherShards
+        }
+
+        /// Reads up to one batch of pending items (blank and other-shard lines do not count) and prepares it.
+        func readBatch() {
+            var batch = Batch()
+            batch.pending.reserveCapacity(request.batchSize)
+            while batch.pending.count < request.batchSize {
+                let item: LineReader.Item?
+                do throws(PathError) {
+                    item = try reader.next()
+                } catch {
+                    readError = error
+                    break
+                }
+                guard let item else {
+                    atEnd = true
+                    break
+                }
+                progress?.advance()
+                switch item {
+                case .tooLong(let number, let length, let limit):
+                    batch.pending.append(
+                        .reject(
+                            line: number, bytes: nil,
+                            error: "line is \(length) bytes, longer than the \(limit)-byte read limit; "
+                                + "not loaded, so no bytes were kept"))
+                case .line(let number, let bytes):
+                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    if let parsed = parse(
+                        bytes, number: number, path: path, request: request, warnings: &batch.warnings,
+                        otherShards: &batch.otherShards)
+                    {
+                        batch.pending.append(parsed)
+                    }
+                }
+            }
+            next = batch.pending.isEmpty && batch.warnings.isEmpty && batch.otherShards == 0 ? nil : batch
+        }
+
+        /// Stores the batch in `writing` (one transaction).
+        func writeBatch() {
+            guard var batch = writing else { return }
+            writing = nil
+            for warning in batch.warnings { tally.warn(path: path, line: warning.line, warning.text) }
+            otherShards += batch.otherShards
+            do {
+                try flush(&batch.pending, path: path, request: request, context: context, tally: &tally)
+            } catch {
+                writeError = error
+            }
+        }
+
+        var moreToRead: Bool { readError == nil && !atEnd }
     }
 
     /// Runs the import and returns the outcome (summary, stderr lines, exit code).
     public static func run(_ request: Request, context: StageContext) throws -> StageOutcome {
         var tally = ImportTally()
         var otherShards = 0
+        // A 64 MiB page cache (SQLite's default is 2 MiB) keeps the hot parts of the observation and blob
+        // indexes in memory as they grow to millions of rows; inserts then stop paying for page reloads.
+        try context.db.execute("PRAGMA cache_size = -65536")
         let progress = request.progress && !context.options.quiet ? ProgressReporter(label: "importing") : nil
         defer { progress?.finish() }
         for path in request.paths {
@@ -71,39 +171,25 @@ public enum ObservationImport {
                 tally.failFile(path: path, error: error)
                 continue
             }
-            var pending: [Pending] = []
-            pending.reserveCapacity(request.batchSize)
-            while true {
-                let item: LineReader.Item?
-                do throws(PathError) {
-                    item = try reader.next()
-                } catch {
-                    try flush(&pending, path: path, request: request, context: context, tally: &tally)
-                    tally.failFile(path: path, error: error)
-                    break
-                }
-                guard let item else { break }
-                progress?.advance()
-                switch item {
-                case .tooLong(let number, let length, let limit):
-                    pending.append(
-                        .reject(
-                            line: number, bytes: nil,
-                            error: "line is \(length) bytes, longer than the \(limit)-byte read limit; "
-                                + "not loaded, so no bytes were kept"))
-                case .line(let number, let bytes):
-                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    if let next = parse(
-                        bytes, number: number, path: path, request: request, tally: &tally, otherShards: &otherShards)
-                    {
-                        pending.append(next)
+            let overlap = Overlap(
+                reader: reader, path: path, request: request, progress: progress, context: context, tally: tally,
+                otherShards: otherShards)
+            overlap.readBatch()
+            while let batch = overlap.next {
+                overlap.writing = batch
+                overlap.next = nil
+                if overlap.moreToRead {
+                    DispatchQueue.concurrentPerform(iterations: 2) { index in
+                        if index == 0 { overlap.writeBatch() } else { overlap.readBatch() }
                     }
+                } else {
+                    overlap.writeBatch()
                 }
-                if pending.count >= request.batchSize {
-                    try flush(&pending, path: path, request: request, context: context, tally: &tally)
-                }
+                if let error = overlap.writeError { throw error }
             }
-            try flush(&pending, path: path, request: request, context: context, tally: &tally)
+            tally = overlap.tally
+            otherShards = overlap.otherShards
+            if let error = overlap.readError { tally.failFile(path: path, error: error) }
         }
         progress?.finish()
         var extra: [JSONMember] = []
@@ -115,7 +201,7 @@ public enum ObservationImport {
 
     /// Parses one line into a pending store or rejection; `nil` when it belongs to another shard.
     private static func parse(
-        _ bytes: [UInt8], number: Int, path: String, request: Request, tally: inout ImportTally,
+        _ bytes: [UInt8], number: Int, path: String, request: Request, warnings: inout [(line: Int, text: String)],
         otherShards: inout Int
     ) -> Pending? {
         let limit = request.format.maxLineBytes
@@ -139,16 +225,21 @@ public enum ObservationImport {
         }
         let name = evidenceName(path)
         do throws(RecordError) {
+            var insert: Observations.PendingInsert
             switch request.format {
             case .native:
-                let (observation, warnings) = try Observation.decode(value)
-                for warning in warnings { tally.warn(path: path, line: number, warning) }
-                return .store(.native(observation), ref: "\(name):\(number)", line: number, bytes: bytes)
+                let (observation, found) = try Observation.decode(value)
+                for warning in found { warnings.append((number, warning)) }
+                insert = Observations.PendingInsert(.native(observation), ref: "\(name):\(number)", line: bytes)
             case .backendScans:
                 let scan = try BackendScan.decode(value)
-                return .store(
-                    .backendScan(scan), ref: "\(name):\(number) (scan \(scan.id))", line: number, bytes: bytes)
+                insert = Observations.PendingInsert(
+                    .backendScan(scan), ref: "\(name):\(number) (scan \(scan.id))", line: bytes)
             }
+            // The verdict, hashes and compression, here on the reader's core; should it fail (zlib out of
+            // memory), the writer redoes it and reports the error.
+            try? insert.prepare()
+            return .store(insert, line: number)
         } catch {
             return .reject(line: number, bytes: bytes, error: error.description)
         }
@@ -165,9 +256,21 @@ public enum ObservationImport {
         let now = context.nowText
         var batchTally = tally
         try context.db.transaction { _ in
+            // The storable lines go in first, in one batch (multi-row inserts); then every line's outcome is
+            // counted and every rejection recorded in line order.
+            var batch: [Observations.PendingInsert] = []
+            batch.reserveCapacity(pending.count)
+            for item in pending {
+                if case .store(let insert, _) = item, Observations.nanoseconds(insert.facts.observedAt) != nil {
+                    batch.append(insert)
+                }
+            }
+            var outcomes = try observations.insertBatch(batch).makeIterator()
             for item in pending {
                 switch item {
-                case .store(let facts, let ref, let line, let bytes):
+                case .store(let insert, let line):
+                    let facts = insert.facts
+                    let bytes = insert.line
                     guard Observations.nanoseconds(facts.observedAt) != nil else {
                         let error = "observedAt: \(facts.observedAt) is outside the supported range (1677-2262)"
                         try rejections.record(
@@ -175,7 +278,7 @@ public enum ObservationImport {
                         batchTally.reject(path: path, line: line, error: error)
                         continue
                     }
-                    switch try observations.insert(facts, ref: ref, line: bytes) {
+                    switch outcomes.next() {
                     case .inserted: batchTally.accepted += 1
                     case .alreadyKnown: batchTally.alreadyKnown += 1
                     case .conflict(let existing):
@@ -185,6 +288,8 @@ public enum ObservationImport {
                         try rejections.record(
                             kind: kind, source: path, location: "line \(line)", bytes: bytes, error: error, at: now)
                         batchTally.reject(path: path, line: line, error: error)
+                    case nil:
+                        throw StoreError.column("insertBatch returned fewer outcomes than items", sql: "observations")
                     }
                 case .reject(let line, let bytes, let error):
                     try rejections.record(

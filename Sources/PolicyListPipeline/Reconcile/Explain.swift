@@ -13,7 +13,7 @@ public enum Explain {
         var entryJSON: JSONValue = .null
         var current: String = "no reconcile has run yet"
         if let newest = try decisions.newestCandidate() {
-            let list = ListReader.read(try context.blobs.get(newest.listSHA256)).list
+            let list = ListReader.readStored(try context.blobs.get(newest.listSHA256)).list
             let published =
                 try context.db.scalar(
                     "SELECT 1 FROM publications WHERE candidate_id = ?", [.int(newest.id)], as: Int64.self) != nil

@@ -131,7 +131,7 @@ public enum ReconcileStage {
         }
         if let publication = try DecisionStore(context.db).newestPublication() {
             let bytes = try context.blobs.get(publication.policySHA256)
-            guard let list = ListReader.read(bytes).list else {
+            guard let list = ListReader.readStored(bytes).list else {
                 throw CommandError(.failure, "publication \(publication.id): stored bytes no longer read as a list")
             }
             return Baseline(
@@ -149,7 +149,7 @@ public enum ReconcileStage {
 
     static func baseline(_ context: StageContext, _ record: SnapshotRecord) throws -> Baseline {
         let bytes = try context.blobs.get(record.sha256)
-        guard let list = ListReader.read(bytes).list else {
+        guard let list = ListReader.readStored(bytes).list else {
             throw CommandError(.failure, "snapshot \(record.name): stored bytes no longer read as a list")
         }
         let seq = record.pubSeq.map { " (seq \($0))" } ?? " (off-sequence)"

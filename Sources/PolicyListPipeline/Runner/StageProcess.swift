@@ -125,33 +125,13 @@ enum StageProcess {
         if let inherit { posix_spawn_file_actions_adddup2(&actions, inherit, 3) }
         if let closeFrom = spawnAddCloseFrom { _ = closeFrom(&actions, inherit == nil ? 3 : 4) }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
         // Its own process group: a terminal's Ctrl-C reaches the runner only, which forwards it once; and
         // the runner can signal the stage together with whatever the stage started.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var env: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                env[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        for (key, value) in environment { env[key] = value }
+        var attributes = posix_spawnattr_t()
+        SpawnDefaults.configure(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
         let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = env.keys.sorted().map { strdup("\($0)=\(env[$0] ?? "")") } + [nil]
+        let cEnv = SpawnDefaults.environment(overriding: environment).map { strdup($0) } + [nil]
         defer {
             for pointer in cArgv { free(pointer) }
             for pointer in cEnv { free(pointer) }
