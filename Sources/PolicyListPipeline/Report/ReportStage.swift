@@ -25,6 +25,8 @@ public enum ReportStage {
             ("\(name).md", MarkdownRenderer.render(files.document, htmlName: "\(name).html")),
             ("\(name).html", HTMLRenderer.render(files.document)),
         ]
+        // Leftovers of a report killed while writing (the crash harness found them).
+        removeStaleTemporaries(in: directory, names: outputs.map(\.0))
         var written: [String] = []
         for (file, text) in outputs {
             let path = directory.hasSuffix("/") ? directory + file : directory + "/" + file
@@ -120,6 +122,12 @@ extension ReportStage {
         let directory = out.lastIndex(of: "/").map { String(out[..<$0]) } ?? ""
         if !directory.isEmpty {
             do { try createDirectory(directory) } catch { throw PathError(path: directory, error) }
+        }
+        if let slash = out.lastIndex(of: "/") {
+            removeStaleTemporaries(
+                in: directory.isEmpty ? "/" : directory, names: [String(out[out.index(after: slash)...])])
+        } else {
+            removeStaleTemporaries(in: ".", names: [out])
         }
         do {
             try writeFileAtomically(bytes, to: out)
