@@ -33,7 +33,8 @@ struct CrashSafetyTests {
             out: "out/seq\(seq)", commitPoints: nil, timeOffsets: 6)
     }
 
-    /// The final-publication pipeline's stages (pipelines/final-publication.json), run one by one; scans are
+    /// The final-publication pipeline's stages (pipelines/final-publication.json, without the gpgv checks), run
+    /// one by one; scans are
     /// imported in batches of 20 lines so the import has a commit point every 20 observations.
     static func workload(_ work: String) -> [Stage] {
         [
@@ -75,7 +76,18 @@ struct CrashSafetyTests {
             publish(
                 56, "2020-05-20T10:25:12.710034-07:00", "2020-06-03T10:25:12.710055-07:00", now: "2020-05-20T17:26:00Z",
                 work: work),
+            // The reports only read the store: they are killed at time offsets, with the watcher on their files.
+            report("report-history", ["history", "--out", work + "/out/reports"], out: "out/reports"),
+            report("report-deprecation", ["deprecation", "--out", work + "/out/reports"], out: "out/reports"),
+            report("archive", ["archive", "--out", work + "/out/archive/policy-history.tar.gz"], out: "out/archive"),
         ]
+    }
+
+    /// A `policylist-report` stage as of the pipeline's REPORT_NOW.
+    static func report(_ name: String, _ arguments: [String], out: String) -> Stage {
+        Stage(
+            name: name, tool: "policylist-report", arguments: arguments + ["--now", "2020-06-03T17:25:13Z"], out: out,
+            commitPoints: [], timeOffsets: 4)
     }
 
     /// The uninterrupted run: the work directory after each stage, its dump and output tree, and durations.
@@ -174,7 +186,9 @@ struct CrashSafetyTests {
         var description: String { "\(stage) \(how)" }
     }
 
-    @Test("≥ 50 kill points over ingest, import, reconcile and publish: the rerun ends with the same data and bytes")
+    @Test(
+        "≥ 50 kill points over ingest, import, reconcile, publish and report: the rerun ends with the same data and bytes"
+    )
     func killAndRerun() async throws {
         let reference = try await Reference()
         var points: [KillPoint] = []
