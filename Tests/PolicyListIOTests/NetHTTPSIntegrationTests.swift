@@ -127,6 +127,43 @@ extension NetIntegrationTests {
             #expect(await fetcher.fetchPolicy(domain: "enforce.sts.test").observationStatus == "ok")
         }
 
+        @Test("reused handles carry nothing over: a pinned address, a verified host, trust, one after another")
+        func reusedHandlesCarryNothingOver() async throws {
+            let servers = try liveServers()
+            let port = servers.httpsPort
+            // One request at a time, so each reuses the handle the previous one gave back.
+            let fetcher = try CurlPolicyFetcher(.init(trust: .adding(servers.caFile), port: port))
+            let host = "enforce.sts.test"
+            #expect(await fetcher.fetchPolicy(domain: host, addresses: ["127.0.0.1"]).observationStatus == "ok")
+            // The same host pinned elsewhere (nothing listens on 127.0.0.2): the earlier pin must be gone.
+            let moved = await fetcher.fetchPolicy(domain: host, addresses: ["127.0.0.2"])
+            #expect(moved.observationStatus == "error", "\(moved)")
+            // Unpinned, the .test name does not resolve at all: no address was cached from before.
+            let unpinned = await fetcher.fetchPolicy(domain: host)
+            #expect(unpinned.observationStatus == "error", "\(unpinned)")
+            #expect(await fetcher.fetchPolicy(domain: host, addresses: ["127.0.0.1"]).observationStatus == "ok")
+            // The shared CA store trusts no more after a success: bad certificates still fail, every time.
+            for bad in ["selfsigned.sts.test", "expired.sts.test", "wrongname.sts.test", "selfsigned.sts.test"] {
+                let outcome = await fetcher.fetchPolicy(domain: bad, addresses: ["127.0.0.1"])
+                #expect(outcome.observationStatus == "tls-error", "\(bad): \(outcome)")
+            }
+            #expect(
+                await fetcher.fetchPolicy(domain: "testing.sts.test", addresses: ["127.0.0.1"]).observationStatus
+                    == "ok")
+        }
+
+        @Test("fetchers with different trust share nothing: system-only still rejects the test CA after --ca-file")
+        func trustIsPerFetcher() async throws {
+            let servers = try liveServers()
+            let route = ["::127.0.0.1:\(servers.httpsPort)"]
+            let adding = try CurlPolicyFetcher(.init(trust: .adding(servers.caFile), connectTo: route))
+            let system = try CurlPolicyFetcher(.init(connectTo: route, connectTimeout: .seconds(2)))
+            for _ in 0..<3 {
+                #expect(await adding.fetchPolicy(domain: "enforce.sts.test").observationStatus == "ok")
+                #expect(await system.fetchPolicy(domain: "enforce.sts.test").observationStatus == "tls-error")
+            }
+        }
+
         @Test("--resolve HOST:PORT:ADDR is used: the .test host resolves only through the mapping")
         func resolveMapping() async throws {
             let servers = try liveServers()

@@ -97,7 +97,8 @@ extension PolicyFetcher {
     }
 }
 
-/// A policy fetcher over libcurl: one easy handle per request, run on a worker thread.
+/// A policy fetcher over libcurl: one easy handle per request at a time (reused from a pool), run on a worker
+/// thread.
 ///
 /// Redirects are never followed, only `https` is allowed, the peer certificate and host name are
 /// verified, the body is capped (aborting past it), and connect/total/low-speed limits bound every
@@ -221,24 +222,85 @@ private enum CurlGlobal {
     static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32)) == CURLE_OK
 }
 
+/// Easy handles kept between requests: creating and cleaning up a handle (and the multi handle
+/// `curl_easy_perform` makes inside it) per request was ~5 % of the observer's CPU. Every request sets all its
+/// options again after `curl_easy_reset`, and the ones that would carry state over are set so that none does
+/// (see `Request.perform`). At most `maxIdle` handles wait here; the observer's concurrency bound keeps the
+/// number in use bounded too.
+private final class CurlHandlePool: Sendable {
+    /// A handle and the `HOST:PORT` keys its last request pinned with CURLOPT_RESOLVE (still in its DNS cache).
+    struct Pooled {
+        let handle: UnsafeMutableRawPointer
+        let pinned: [String]
+    }
+
+    /// The process-wide pool.
+    static let shared = CurlHandlePool()
+    /// Idle handles kept at most.
+    let maxIdle = 256
+    // Raw pointers as bit patterns, so the guarded value is plainly Sendable.
+    private let idle = Mutex<[(handle: UInt, pinned: [String])]>([])
+
+    /// An idle handle, or a new one (nil only when libcurl cannot make one).
+    func take() -> Pooled? {
+        if let entry = idle.withLock({ $0.popLast() }), let handle = UnsafeMutableRawPointer(bitPattern: entry.handle) {
+            return Pooled(handle: handle, pinned: entry.pinned)
+        }
+        return curl_easy_init().map { Pooled(handle: $0, pinned: []) }
+    }
+
+    /// Resets `handle` and keeps it for the next request (or cleans it up when enough are idle).
+    func give(_ handle: UnsafeMutableRawPointer, pinned: [String]) {
+        curl_easy_reset(handle)
+        let kept = idle.withLock { handles in
+            guard handles.count < maxIdle else { return false }
+            handles.append((UInt(bitPattern: handle), pinned))
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
+    }
+
+    /// `HOST:PORT` of a CURLOPT_RESOLVE entry `[+]HOST:PORT:ADDR…` (what a `-HOST:PORT` entry removes).
+    static func key(ofResolve entry: String) -> String? {
+        let parts = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        return "\(parts[0].trimmingPrefix("+")):\(parts[1])"
+    }
+}
+
 /// How the trusted CAs are handed to libcurl, worked out once per fetcher.
+///
+/// With libcurl's OpenSSL backend the CAs are loaded once into an `X509_STORE` shared by every connection
+/// (`SharedCAStore`, handed over in CURLOPT_SSL_CTX_FUNCTION), as a long-running TLS client does: libcurl
+/// otherwise builds a store per connection — a PEM decode of every CA each time (Debian's bundle has ~140),
+/// which was the observer's largest CPU cost. The store holds the system bundle (Debian's
+/// `update-ca-certificates` writes it from the same certificates as the `/etc/ssl/certs` directory), the
+/// given file, or both. Where that cannot be done, the CA options below go to libcurl as before.
 private struct CASetup: Sendable, Hashable {
     var caInfo: String?
     var caPath: String?
     var clearCAPath = false
     var blob: [UInt8]?
+    /// The shared store (an `X509_STORE *` bit pattern), used instead of the options above when set.
+    var store: UInt?
 
     init(_ trust: CurlPolicyFetcher.TrustAnchors) throws(UsageError) {
         switch trust {
         case .system:
-            return
+            if let defaultInfo = Self.defaults().0, FileManager.default.isReadableFile(atPath: defaultInfo) {
+                store = SharedCAStore.store(for: [defaultInfo])
+            }
         case .replacing(let file):
             try Self.checkReadable(file)
             caInfo = file
             clearCAPath = true
+            store = SharedCAStore.store(for: [file])
         case .adding(let file):
             try Self.checkReadable(file)
             let (defaultInfo, defaultPath) = Self.defaults()
+            if let defaultInfo, FileManager.default.isReadableFile(atPath: defaultInfo) {
+                store = SharedCAStore.store(for: [defaultInfo, file])
+            }
             if defaultPath != nil {
                 caInfo = file  // the default CA directory stays in use alongside the file
             } else if let defaultInfo, let system = FileManager.default.contents(atPath: defaultInfo),
@@ -266,6 +328,30 @@ private struct CASetup: Sendable, Hashable {
         _ = policylist_curl_getinfo_string(handle, CURLINFO_CAINFO, &info)
         _ = policylist_curl_getinfo_string(handle, CURLINFO_CAPATH, &path)
         return (info.map { String(cString: $0) }, path.map { String(cString: $0) })
+    }
+}
+
+/// CA stores shared by every connection of the process, one per list of PEM files, each built once.
+private enum SharedCAStore {
+    private static let stores = Mutex<[[String]: UInt]>([:])
+
+    /// The `X509_STORE *` (as a bit pattern) holding the certificates of `files`, or nil when one of them
+    /// holds none that OpenSSL can read.
+    static func store(for files: [String]) -> UInt? {
+        stores.withLock { stores in
+            if let made = stores[files] { return made }
+            guard let store = policylist_ca_store_new() else { return nil }
+            for file in files where policylist_ca_store_load(store, file) != 1 {
+                policylist_ca_store_free(store)
+                return nil
+            }
+            guard policylist_ca_store_count(store) > 0 else {
+                policylist_ca_store_free(store)
+                return nil
+            }
+            stores[files] = UInt(bitPattern: store)
+            return UInt(bitPattern: store)
+        }
     }
 }
 
@@ -297,14 +383,16 @@ private struct Request: Sendable {
     let ca: CASetup
 
     func perform(cancel: CancelFlag) -> PolicyFetchOutcome {
-        guard CurlGlobal.initialized, let handle = curl_easy_init() else {
+        guard CurlGlobal.initialized, let pooled = CurlHandlePool.shared.take() else {
             return .error("libcurl could not be initialised")
         }
+        let handle = pooled.handle
         var lists: [UnsafeMutablePointer<curl_slist>] = []
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         defer {
-            curl_easy_cleanup(handle)
+            // Reset (which drops the option pointers) before the lists it pointed at are freed.
+            CurlHandlePool.shared.give(handle, pinned: resolve.compactMap(CurlHandlePool.key(ofResolve:)))
             lists.forEach { curl_slist_free_all($0) }
             errorBuffer.deallocate()
         }
@@ -348,10 +436,31 @@ private struct Request: Sendable {
             set(CURLOPT_LOW_SPEED_TIME, max(1, milliseconds(configuration.lowSpeedTime) / 1000))
         }
         set(CURLOPT_MAXFILESIZE, configuration.maxBodyBytes)  // early refusal when Content-Length says so
-        set(CURLOPT_RESOLVE, list: resolve)
+        // A reused handle behaves like a fresh one: no connection kept or reused, no TLS session resumed (each
+        // fetch verifies the certificate in a full handshake), no CA store cached by libcurl, no host name cached
+        // from a lookup of its own, and the previous request's pinned addresses removed from the handle's DNS
+        // cache before this request's are added (tested: "reused handles carry nothing over").
+        set(CURLOPT_FORBID_REUSE, 1)
+        set(CURLOPT_SSL_SESSIONID_CACHE, 0)
+        set(CURLOPT_CA_CACHE_TIMEOUT, 0)
+        set(CURLOPT_DNS_CACHE_TIMEOUT, 0)
+        set(CURLOPT_RESOLVE, list: pooled.pinned.map { "-" + $0 } + resolve)
         set(CURLOPT_CONNECT_TO, list: configuration.connectTo)
-        if let caInfo = ca.caInfo { set(CURLOPT_CAINFO, caInfo) }
-        if ca.clearCAPath { set(CURLOPT_CAPATH, nil) }
+        let sharedStore: Bool =
+            if let store = ca.store, let pointer = UnsafeMutableRawPointer(bitPattern: store) {
+                policylist_curl_use_ca_store(handle, pointer) == CURLE_OK
+            } else { false }
+        if sharedStore {
+            // Nothing for libcurl to load: the callback hands every connection the shared store. libcurl's own
+            // CA-store cache must stay off (above): it would keep whichever store the connection ended up with
+            // (ours, set by the callback before libcurl's store setup) and hand it to the handle's next request,
+            // whatever that request's trust (the test "fetchers with different trust share nothing" caught it).
+            set(CURLOPT_CAINFO, nil)
+            set(CURLOPT_CAPATH, nil)
+        } else {
+            if let caInfo = ca.caInfo { set(CURLOPT_CAINFO, caInfo) }
+            if ca.clearCAPath { set(CURLOPT_CAPATH, nil) }
+        }
         _ = policylist_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, context)
         _ = policylist_curl_setopt_write(handle) { data, size, count, context in
             guard let context else { return 0 }
@@ -376,7 +485,7 @@ private struct Request: Sendable {
         }
 
         let blobResult: CURLcode =
-            if let blob = ca.blob {
+            if !sharedStore, let blob = ca.blob {
                 blob.withUnsafeBytes { raw in
                     var value = curl_blob(
                         data: UnsafeMutableRawPointer(mutating: raw.baseAddress), len: raw.count,
