@@ -81,8 +81,47 @@ public struct ObservationVerdict: Sendable, Hashable {
     public static func compute(
         txt: Observation.TXTFacts, policy: Observation.PolicyFacts, mxHosts: [String]? = nil
     ) -> ObservationVerdict {
-        let txtPart = evaluateTXT(txt)
-        let policyPart = evaluatePolicy(policy)
+        compose(txtPart: evaluateTXT(txt), policyPart: evaluatePolicy(policy), mxHosts: mxHosts)
+    }
+
+    /// Remembers the TXT and policy parts of recent verdicts, so that an importer computes each distinct TXT
+    /// set and each distinct policy fetch (status, HTTP facts, body) once: many observations share them
+    /// (a handful of hosted bodies, failed lookups). Bounded: it starts over after ``limit`` entries each.
+    public struct Memo: Sendable {
+        var txt: [Observation.TXTFacts: PartVerdict] = [:]
+        var policy: [Observation.PolicyFacts: PartVerdict] = [:]
+        /// Entries kept per part before the memo starts over.
+        public let limit: Int
+
+        /// An empty memo.
+        public init(limit: Int = 4096) {
+            self.limit = limit
+        }
+    }
+
+    /// ``compute(_:)`` with the parts taken from (and added to) `memo`; the same verdict.
+    public static func compute(_ observation: Observation, memo: inout Memo) -> ObservationVerdict {
+        let txtPart: PartVerdict
+        if let known = memo.txt[observation.txt] {
+            txtPart = known
+        } else {
+            txtPart = evaluateTXT(observation.txt)
+            if memo.txt.count >= memo.limit { memo.txt.removeAll(keepingCapacity: true) }
+            memo.txt[observation.txt] = txtPart
+        }
+        let policyPart: PartVerdict
+        if let known = memo.policy[observation.policy] {
+            policyPart = known
+        } else {
+            policyPart = evaluatePolicy(observation.policy)
+            if memo.policy.count >= memo.limit { memo.policy.removeAll(keepingCapacity: true) }
+            memo.policy[observation.policy] = policyPart
+        }
+        return compose(txtPart: txtPart, policyPart: policyPart, mxHosts: mxHosts(observation.mx))
+    }
+
+    /// The verdict from its TXT and policy parts and the MX hosts.
+    static func compose(txtPart: PartVerdict, policyPart: PartVerdict, mxHosts: [String]?) -> ObservationVerdict {
         let parsed = policyPart.parsed
         let mx = parsed?.mx ?? []
         let conversion = MTASTS.convertToListPatterns(mx)
@@ -142,7 +181,7 @@ public struct ObservationVerdict: Sendable, Hashable {
     }
 
     /// One part's (TXT or policy) two verdicts, with reasons as printed.
-    struct PartVerdict {
+    struct PartVerdict: Sendable {
         var strictReason: String?
         var lenientReason: String?
         var id: String? = nil
