@@ -155,6 +155,9 @@ public struct Observations {
             let verdict: ObservationVerdict
             let lineHash: String
             let policy: PreparedBlob?
+            /// The row's values, with NULLs where the line's segment, offset and length go (the writer knows
+            /// them); `nil` when the instant is out of range (the writer then reports it).
+            let values: [SQLValue]?
 
             /// The policy blob, for reuse by later inserts of the same bytes.
             public var policyBlob: PreparedBlob? { policy }
@@ -180,8 +183,15 @@ public struct Observations {
             } else {
                 blob = nil
             }
+            let verdict = self.verdict ?? computed ?? facts.verdict
+            let lineHash = SHA256.hex(line)
             prepared = Prepared(
-                verdict: verdict ?? computed ?? facts.verdict, lineHash: SHA256.hex(line), policy: blob)
+                verdict: verdict, lineHash: lineHash, policy: blob,
+                values: Observations.nanoseconds(facts.observedAt).map {
+                    Observations.rowValues(
+                        facts, ns: $0, verdict: verdict, ref: ref, lineHash: lineHash, policySHA: blob?.hash,
+                        line: nil)
+                })
         }
     }
 
@@ -303,9 +313,16 @@ public struct Observations {
             } else {
                 policySHA = try Self.policyBytes(facts).map { try blobs.put($0).hash }
             }
-            rows += Self.rowValues(
-                facts, ns: new.ns, verdict: verdict, ref: item.ref, lineHash: new.hash, policySHA: policySHA,
-                line: (segmentID, offset, item.line.count))
+            let location: [SQLValue] = [.int(segmentID), .int(Int64(offset)), .int(Int64(item.line.count))]
+            if let values = item.prepared?.values, values.count == Self.columnsPerRow {
+                rows.append(contentsOf: values[..<Self.lineColumn])
+                rows += location
+                rows.append(contentsOf: values[(Self.lineColumn + 3)...])
+            } else {
+                rows += Self.rowValues(
+                    facts, ns: new.ns, verdict: verdict, ref: item.ref, lineHash: new.hash, policySHA: policySHA,
+                    line: location)
+            }
             offset += item.line.count
             chunk.append(new.index)
             if chunk.count == Self.rowsPerInsert { try insertRows() }
@@ -339,6 +356,8 @@ public struct Observations {
     public static let rowsPerInsert = 32
 
     private static let columnsPerRow = 39
+    /// Where `line_segment`, `line_offset`, `line_length` sit in a row's values.
+    private static let lineColumn = 6
 
     /// The full-chunk statement is built once; a shorter last chunk builds its own (once per batch).
     private static let fullInsertSQL = multiInsertSQL(rows: rowsPerInsert, cached: false)
@@ -374,15 +393,18 @@ public struct Observations {
         }
     }
 
-    /// The stored values of a new row (its blobs and segment are written by the caller).
-    private static func rowValues(
+    /// The stored values of a new row (its blobs and segment are written by the caller); `line` holds the
+    /// segment, offset and length values (NULLs, filled in by the writer, when `nil`).
+    static func rowValues(
         _ facts: ObservationFacts, ns: Int64, verdict: ObservationVerdict, ref: String, lineHash: String,
-        policySHA: String?, line: (segment: Int64, offset: Int, length: Int)
+        policySHA: String?, line: [SQLValue]?
     ) -> [SQLValue] {
         var values: [SQLValue] = [
-            .text(facts.domain), .text(facts.observedAt.rfc3339), .int(ns), .text(facts.source),
-            .text(ref), .text(lineHash), .int(line.segment), .int(Int64(line.offset)), .int(Int64(line.length)),
+            .text(facts.domain), .text(facts.observedAt.rfc3339), .int(ns), .text(facts.source), .text(ref),
+            .text(lineHash),
         ]
+        values.reserveCapacity(columnsPerRow)
+        values += line ?? [.null, .null, .null]
         switch facts {
         case .native(let observation):
             let records = JSONValue.array(observation.txt.records.map { .strings($0) })
@@ -414,11 +436,16 @@ public struct Observations {
             .int(Int64(verdict.parserVersion)), verdict.valid.sqlValue, verdict.strictValid.sqlValue,
             verdict.txtValid.sqlValue, verdict.txtStrictValid.sqlValue, verdict.txtID.sqlValue,
             verdict.policyValid.sqlValue, verdict.policyStrictValid.sqlValue, verdict.mode.sqlValue,
-            verdict.maxAge.map { .int(Int64($0)) } ?? .null, .text(JSONWriter.compact(.strings(verdict.mx))),
-            .text(JSONWriter.compact(.strings(verdict.listMXs))), verdict.reason.sqlValue,
-            verdict.strictReason.sqlValue, .text(JSONWriter.compact(.strings(verdict.warnings))),
+            verdict.maxAge.map { .int(Int64($0)) } ?? .null, .text(jsonStrings(verdict.mx)),
+            .text(jsonStrings(verdict.listMXs)), verdict.reason.sqlValue,
+            verdict.strictReason.sqlValue, .text(jsonStrings(verdict.warnings)),
         ]
         return values
+    }
+
+    /// A JSON array of strings, as `JSONWriter.compact` writes it (`[]` without building a value when empty).
+    private static func jsonStrings(_ strings: [String]) -> String {
+        strings.isEmpty ? "[]" : JSONWriter.compact(.strings(strings))
     }
 
     private static let insertHead = """

@@ -84,13 +84,13 @@ public struct ObservationVerdict: Sendable, Hashable {
         compose(txtPart: evaluateTXT(txt), policyPart: evaluatePolicy(policy), mxHosts: mxHosts)
     }
 
-    /// Remembers the TXT and policy parts of recent verdicts, so that an importer computes each distinct TXT
-    /// set and each distinct policy fetch (status, HTTP facts, body) once: many observations share them
-    /// (a handful of hosted bodies, failed lookups). Bounded: it starts over after ``limit`` entries each.
+    /// Remembers the policy parts of recent verdicts, so that an importer evaluates each distinct policy fetch
+    /// (status, HTTP facts, body) once: many observations share one (hosted bodies, the same error page).
+    /// TXT sets are not remembered: they carry a per-domain `id`, and their check costs less than the
+    /// lookup. Bounded: it starts over after ``limit`` entries.
     public struct Memo: Sendable {
-        var txt: [Observation.TXTFacts: PartVerdict] = [:]
         var policy: [Observation.PolicyFacts: PartVerdict] = [:]
-        /// Entries kept per part before the memo starts over.
+        /// Entries kept before the memo starts over.
         public let limit: Int
 
         /// An empty memo.
@@ -99,16 +99,8 @@ public struct ObservationVerdict: Sendable, Hashable {
         }
     }
 
-    /// ``compute(_:)`` with the parts taken from (and added to) `memo`; the same verdict.
+    /// ``compute(_:)`` with the policy part taken from (and added to) `memo`; the same verdict.
     public static func compute(_ observation: Observation, memo: inout Memo) -> ObservationVerdict {
-        let txtPart: PartVerdict
-        if let known = memo.txt[observation.txt] {
-            txtPart = known
-        } else {
-            txtPart = evaluateTXT(observation.txt)
-            if memo.txt.count >= memo.limit { memo.txt.removeAll(keepingCapacity: true) }
-            memo.txt[observation.txt] = txtPart
-        }
         let policyPart: PartVerdict
         if let known = memo.policy[observation.policy] {
             policyPart = known
@@ -117,7 +109,8 @@ public struct ObservationVerdict: Sendable, Hashable {
             if memo.policy.count >= memo.limit { memo.policy.removeAll(keepingCapacity: true) }
             memo.policy[observation.policy] = policyPart
         }
-        return compose(txtPart: txtPart, policyPart: policyPart, mxHosts: mxHosts(observation.mx))
+        return compose(
+            txtPart: evaluateTXT(observation.txt), policyPart: policyPart, mxHosts: mxHosts(observation.mx))
     }
 
     /// The verdict from its TXT and policy parts and the MX hosts.

@@ -95,6 +95,8 @@ public enum ObservationImport {
         // Reader side.
         let reader: LineReader
         let path: String
+        /// The file name used in evidence refs (computed once, not per line).
+        let name: String
         let request: Request
         let progress: ProgressReporter?
         var next: Batch?
@@ -115,6 +117,7 @@ public enum ObservationImport {
         ) {
             self.reader = reader
             self.path = path
+            self.name = evidenceName(path)
             self.request = request
             self.progress = progress
             self.context = context
@@ -149,7 +152,7 @@ public enum ObservationImport {
                 case .line(let number, let bytes):
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                     if let parsed = parse(
-                        bytes, number: number, path: path, request: request, warnings: &batch.warnings,
+                        bytes, number: number, name: name, request: request, warnings: &batch.warnings,
                         otherShards: &batch.otherShards, reuse: &reuse)
                     {
                         batch.pending.append(parsed)
@@ -193,6 +196,10 @@ public enum ObservationImport {
         // A 64 MiB page cache (SQLite's default is 2 MiB) keeps the hot parts of the observation and blob
         // indexes in memory as they grow to millions of rows; inserts then stop paying for page reloads.
         try context.db.execute("PRAGMA cache_size = -65536")
+        // Checkpoint the WAL every ~40 MB instead of every ~4 MB: the hot pages (the right edges of the
+        // indexes) are then copied back to the database once per ten batches, not once per batch. Durability
+        // is unchanged (a commit is in the WAL either way); a reader's WAL index grows by ~80 KiB at most.
+        try context.db.execute("PRAGMA wal_autocheckpoint = 10000")
         let progress = request.progress && !context.options.quiet ? ProgressReporter(label: "importing") : nil
         defer { progress?.finish() }
         for path in request.paths {
@@ -233,7 +240,7 @@ public enum ObservationImport {
 
     /// Parses one line into a pending store or rejection; `nil` when it belongs to another shard.
     private static func parse(
-        _ bytes: [UInt8], number: Int, path: String, request: Request, warnings: inout [(line: Int, text: String)],
+        _ bytes: [UInt8], number: Int, name: String, request: Request, warnings: inout [(line: Int, text: String)],
         otherShards: inout Int, reuse: inout Reuse
     ) -> Pending? {
         let limit = request.format.maxLineBytes
@@ -255,7 +262,6 @@ public enum ObservationImport {
             otherShards += 1
             return nil
         }
-        let name = evidenceName(path)
         do throws(RecordError) {
             var insert: Observations.PendingInsert
             switch request.format {
