@@ -105,7 +105,10 @@ public struct ObservationVerdict: Sendable, Hashable {
         if let known = memo.policy[observation.policy] {
             policyPart = known
         } else {
-            policyPart = evaluatePolicy(observation.policy)
+            var part = evaluatePolicy(observation.policy)
+            // The list patterns depend on the policy's MX alone: converted once per remembered policy.
+            part.conversion = MTASTS.convertToListPatterns(part.parsed?.mx ?? [])
+            policyPart = part
             if memo.policy.count >= memo.limit { memo.policy.removeAll(keepingCapacity: true) }
             memo.policy[observation.policy] = policyPart
         }
@@ -117,7 +120,7 @@ public struct ObservationVerdict: Sendable, Hashable {
     static func compose(txtPart: PartVerdict, policyPart: PartVerdict, mxHosts: [String]?) -> ObservationVerdict {
         let parsed = policyPart.parsed
         let mx = parsed?.mx ?? []
-        let conversion = MTASTS.convertToListPatterns(mx)
+        let conversion = policyPart.conversion ?? MTASTS.convertToListPatterns(mx)
         var coverage = PartVerdict(strictReason: nil, lenientReason: nil)
         if let mxHosts, let parsed, parsed.mode != .none {
             coverage = evaluateMXCoverage(hosts: mxHosts, patterns: mx)
@@ -180,6 +183,8 @@ public struct ObservationVerdict: Sendable, Hashable {
         var id: String? = nil
         var parsed: MTASTS.ParsedPolicy? = nil
         var warnings: [String] = []
+        /// `MTASTS.convertToListPatterns` of the parsed MX, when computed ahead (the memo does).
+        var conversion: (patterns: [String], warnings: [String])? = nil
 
         static func failure(_ reason: String) -> PartVerdict {
             PartVerdict(strictReason: reason, lenientReason: reason)
