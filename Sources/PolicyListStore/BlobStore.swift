@@ -79,6 +79,13 @@ public struct PreparedBlob: Sendable, Equatable {
     public init(_ bytes: [UInt8]) throws {
         hash = SHA256.hex(bytes)
         size = bytes.count
-        compressed = try bytes.withUnsafeBytes { try Zlib.compress($0, level: BlobStore.level(bytes.count)) }
+        compressed = try bytes.withUnsafeBytes { buffer in
+            // Below ``storedBelow`` bytes, deflate's setup costs more than the few bytes it saves.
+            bytes.count < Self.storedBelow
+                ? Zlib.stored(buffer) : try Zlib.compress(buffer, level: BlobStore.level(bytes.count))
+        }
     }
+
+    /// Blobs shorter than this (observation policy bodies, mostly) are kept as zlib *stored* blocks.
+    static let storedBelow = 512
 }

@@ -41,6 +41,7 @@ public enum Migrations {
         .observations0005,
         .aggregatedScans0006,
         .runner0007,
+        .observationsLean0008,
     ]
 
     /// Applies the migrations `db` is missing, in order, each in its own transaction, recording each with

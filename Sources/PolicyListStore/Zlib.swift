@@ -47,6 +47,34 @@ enum Zlib {
         return output
     }
 
+    /// A zlib stream of `input` in deflate *stored* blocks (RFC 1950/1951: header, blocks of up to 65,535
+    /// literal bytes, Adler-32): no deflate state at all, so for a body of a few hundred bytes — where
+    /// compression saves a few dozen bytes — it costs a copy and a checksum instead of a `deflateInit`. Any
+    /// inflater (``decompress(_:size:)``) reads it.
+    static func stored(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        let blocks = max(1, (input.count + 65_534) / 65_535)
+        var output: [UInt8] = []
+        output.reserveCapacity(2 + blocks * 5 + input.count + 4)
+        output += [0x78, 0x01]
+        var offset = 0
+        for block in 0..<blocks {
+            let length = min(65_535, input.count - offset)
+            output.append(block == blocks - 1 ? 1 : 0)
+            output += [UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
+            if length > 0, let base = input.baseAddress {
+                output.append(
+                    contentsOf: UnsafeRawBufferPointer(start: base.advanced(by: offset), count: length))
+            }
+            offset += length
+        }
+        let checksum = adler32(1, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(input.count))
+        output += [
+            UInt8(checksum >> 24 & 0xFF), UInt8(checksum >> 16 & 0xFF), UInt8(checksum >> 8 & 0xFF),
+            UInt8(checksum & 0xFF),
+        ]
+        return output
+    }
+
     /// The smallest window (9…15 bits) that spans `count` bytes plus deflate's lookahead, and a hash table
     /// (memLevel 1…8) in proportion.
     static func streamSize(_ count: Int) -> (windowBits: Int32, memLevel: Int32) {

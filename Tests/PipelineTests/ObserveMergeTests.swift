@@ -34,6 +34,16 @@ struct ObserveMergeTests {
         ).map(\.values)
     }
 
+    /// Every observation's input line, read back from the store, by identity.
+    static func lines(_ db: Database) throws -> [String: [UInt8]] {
+        let store = Observations(db)
+        var rows: [StoredObservation] = []
+        try store.forEach { rows.append($0) }
+        var lines: [String: [UInt8]] = [:]
+        for row in rows { lines["\(row.domain) \(row.observedAt) \(row.source)"] = try store.line(id: row.id) }
+        return lines
+    }
+
     static func blobRows(_ db: Database) throws -> [[SQLValue]] {
         try db.query("SELECT sha256, size, data FROM blobs ORDER BY sha256").map(\.values)
     }
@@ -76,6 +86,10 @@ struct ObserveMergeTests {
             #expect(Self.count(outcome.summary, "alreadyKnown") == 0)
             #expect(try Self.observationRows(merged.db) == Self.observationRows(single.db))
             #expect(try Self.blobRows(merged.db) == Self.blobRows(single.db))
+            // The lines sit in other segments (one per shard batch) but read back the same, byte for byte.
+            let lines = try Self.lines(merged.db)
+            #expect(lines.count == total)
+            #expect(try lines == Self.lines(single.db))
             // The invalid JSON line is rejected by both shards; the ledger keeps one record of it, as in one import.
             #expect(try Self.rejectionRows(merged.db) == Self.rejectionRows(single.db))
             #expect(try Self.rejectionRows(merged.db).count == 2)

@@ -97,7 +97,42 @@ struct ObserveStoreTests {
             #expect(stored.first?.verdict == facts.verdict)
             #expect(stored.first?.observedAt == Instant(seconds: 1_704_067_200, nanoseconds: 250_000_000))
             #expect(stored.first?.verdict.listMXs == ["MX.Example.net", ".example.org"])
-            #expect(stored.first.map { try? BlobStore(context.db).get($0.lineSHA256) } == Array(line.utf8))
+            #expect(stored.first.map { try? store.line(id: $0.id) } == Array(line.utf8))
+        }
+    }
+
+    @Test("0008 keeps a 0005 database working: rows copied with their ids, lines still read from their blobs")
+    func migratesFrom0005() throws {
+        try withObserveTempDirectory { dir in
+            let db = try Database(path: dir + "/old.sqlite")
+            let upTo0007 = Array(Migrations.all.prefix { $0.name != "0008-observations-lean" })
+            try Migrations.migrate(db, now: "2024-01-01T00:00:00Z", migrations: upTo0007)
+            // A row as 0005 stored it: the line as a blob of its own, referenced by line_sha256.
+            let line = Array(nativeLine("old.example", at: "2024-01-01T00:00:00Z").utf8)
+            let hash = try BlobStore(db).put(line).hash
+            try db.execute(
+                """
+                INSERT INTO observations (id, domain, observed_at, observed_at_ns, source, kind, ref, line_sha256,
+                    txt_status, txt_records, policy_status, parser_version, valid, mx, list_mxs, reason, warnings)
+                VALUES (7, 'old.example', '2024-01-01T00:00:00Z', 1704067200000000000, 'live', 'native', 'f:1', ?,
+                    'ok', '[]', 'ok', 1, 0, '[]', '[]', 'stale', '[]')
+                """, [.text(hash)])
+            try Migrations.migrate(db, now: "2024-01-02T00:00:00Z")
+            let store = Observations(db)
+            #expect(try store.count() == 1)
+            #expect(try store.line(id: 7) == line)
+            #expect(
+                try store.latestSummaries(asOf: Instant(seconds: 1_800_000_000, nanoseconds: 0)).map(\.ref) == ["f:1"])
+            // New rows go into segments next to the old one; the identity rule spans both forms.
+            let facts = try Self.facts(String(decoding: line, as: UTF8.self))
+            #expect(try store.insert(facts, ref: "g:1", line: line) == .alreadyKnown(ref: "f:1"))
+            let newLine = nativeLine("new.example", at: "2024-01-01T00:00:00Z")
+            guard case .inserted(let id) = try Self.insert(store, newLine, ref: "g:2") else {
+                Issue.record("new row was not inserted")
+                return
+            }
+            #expect(id == 8)
+            #expect(try store.line(id: id) == Array(newLine.utf8))
         }
     }
 }

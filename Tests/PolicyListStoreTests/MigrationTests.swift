@@ -159,6 +159,7 @@ struct ShippedMigrationsTests {
         ("0005-observations", "66685704215d7c068abb5fa49c74c31262fe88a1ce1c92e005f8cf1ff561e951"),
         ("0006-aggregated-scans", "a023d43ae16d14157e9e6b25c9aee03e1c6170ece75995f8df430243225724af"),
         ("0007-runner", "78d7857222d4118a8cb7494d4f3093e2ce662303caa3d213e90ea998184146f4"),
+        ("0008-observations-lean", "23b3954808b3f08d71cb86d5087c2e266e72d1ee9d78bfc43e04d582c0d02441"),
     ]
 
     @Test("every shipped migration's SQL is unchanged and the list only grows")

@@ -81,11 +81,46 @@ public struct ObservationVerdict: Sendable, Hashable {
     public static func compute(
         txt: Observation.TXTFacts, policy: Observation.PolicyFacts, mxHosts: [String]? = nil
     ) -> ObservationVerdict {
-        let txtPart = evaluateTXT(txt)
-        let policyPart = evaluatePolicy(policy)
+        compose(txtPart: evaluateTXT(txt), policyPart: evaluatePolicy(policy), mxHosts: mxHosts)
+    }
+
+    /// Remembers the policy parts of recent verdicts, so that an importer evaluates each distinct policy fetch
+    /// (status, HTTP facts, body) once: many observations share one (hosted bodies, the same error page).
+    /// TXT sets are not remembered: they carry a per-domain `id`, and their check costs less than the
+    /// lookup. Bounded: it starts over after ``limit`` entries.
+    public struct Memo: Sendable {
+        var policy: [Observation.PolicyFacts: PartVerdict] = [:]
+        /// Entries kept before the memo starts over.
+        public let limit: Int
+
+        /// An empty memo.
+        public init(limit: Int = 4096) {
+            self.limit = limit
+        }
+    }
+
+    /// ``compute(_:)`` with the policy part taken from (and added to) `memo`; the same verdict.
+    public static func compute(_ observation: Observation, memo: inout Memo) -> ObservationVerdict {
+        let policyPart: PartVerdict
+        if let known = memo.policy[observation.policy] {
+            policyPart = known
+        } else {
+            var part = evaluatePolicy(observation.policy)
+            // The list patterns depend on the policy's MX alone: converted once per remembered policy.
+            part.conversion = MTASTS.convertToListPatterns(part.parsed?.mx ?? [])
+            policyPart = part
+            if memo.policy.count >= memo.limit { memo.policy.removeAll(keepingCapacity: true) }
+            memo.policy[observation.policy] = policyPart
+        }
+        return compose(
+            txtPart: evaluateTXT(observation.txt), policyPart: policyPart, mxHosts: mxHosts(observation.mx))
+    }
+
+    /// The verdict from its TXT and policy parts and the MX hosts.
+    static func compose(txtPart: PartVerdict, policyPart: PartVerdict, mxHosts: [String]?) -> ObservationVerdict {
         let parsed = policyPart.parsed
         let mx = parsed?.mx ?? []
-        let conversion = MTASTS.convertToListPatterns(mx)
+        let conversion = policyPart.conversion ?? MTASTS.convertToListPatterns(mx)
         var coverage = PartVerdict(strictReason: nil, lenientReason: nil)
         if let mxHosts, let parsed, parsed.mode != .none {
             coverage = evaluateMXCoverage(hosts: mxHosts, patterns: mx)
@@ -142,12 +177,14 @@ public struct ObservationVerdict: Sendable, Hashable {
     }
 
     /// One part's (TXT or policy) two verdicts, with reasons as printed.
-    struct PartVerdict {
+    struct PartVerdict: Sendable {
         var strictReason: String?
         var lenientReason: String?
         var id: String? = nil
         var parsed: MTASTS.ParsedPolicy? = nil
         var warnings: [String] = []
+        /// `MTASTS.convertToListPatterns` of the parsed MX, when computed ahead (the memo does).
+        var conversion: (patterns: [String], warnings: [String])? = nil
 
         static func failure(_ reason: String) -> PartVerdict {
             PartVerdict(strictReason: reason, lenientReason: reason)

@@ -6,8 +6,9 @@ import PolicyListStore
 /// `observe live --shard K/N` or `observe import --shard K/N` on other machines or batch jobs) into `--db`.
 ///
 /// Rows are keyed by (domain, observedAt, source), as in every import:
-/// * a row the target does not hold is copied with its evidence ref and stored verdict, and with the blobs it
-///   references (the input line and the policy body), byte for byte (already compressed: no re-encoding);
+/// * a row the target does not hold is copied with its evidence ref and stored verdict, and with what it
+///   references (the input line's segment — or, for rows stored before migration 0008, the line's blob — and
+///   the policy body's blob), byte for byte (already compressed: no re-encoding);
 /// * a row the target holds from the same input line bytes is `alreadyKnown`;
 /// * a row the target holds from different bytes is a conflict: the target's row is kept and the source's
 ///   line is recorded in `rejected_inputs` (kind `observation`, location `DB: observation REF`), as an import
@@ -110,6 +111,12 @@ public enum ObservationMerge {
         let name = evidenceName(path)
         let now = context.nowText
         let maxID = try db.scalar("SELECT ifnull(max(id), 0) FROM merge_source.observations", as: Int64.self) ?? 0
+        // A source at 0008 or later keeps its lines in segments; an older one keeps them as blobs.
+        let lean =
+            try db.scalar(
+                "SELECT count(*) FROM merge_source.sqlite_master WHERE type = 'table' AND name = 'observation_segments'",
+                as: Int.self) == 1
+        let observations = Observations(db)
         var low: Int64 = 0
         while low < maxID {
             let high = low + Int64(request.batchRows)
@@ -118,10 +125,18 @@ public enum ObservationMerge {
                 // Blobs first (the rows reference them): the line and policy of every source row in the range.
                 try db.execute(copyLineBlobsSQL, range)
                 try db.execute(copyPolicyBlobsSQL, range)
+                // Then the segments holding the lines of the rows that will be copied (target ids differ).
+                if lean { try copySegments(db, range: range) }
                 // Conflicts: same identity, other bytes. Recorded before the insert, which skips them.
                 var conflicts: [(ref: String, line: String, existing: String)] = []
-                try db.forEach(conflictsSQL, range) { row in
+                var segmented: [Int64] = []
+                try db.forEach(lean ? conflictsLeanSQL : conflictsSQL, range) { row in
                     conflicts.append((try row.get(0), try row.get(1), try row.get(2)))
+                    if lean, try row.get(4) as Int64? != nil { segmented.append(try row.get(3)) }
+                }
+                // A conflicting line kept in a source segment goes into the target's blobs (the ledger's form).
+                for id in segmented {
+                    try BlobStore(db).put(observations.line(id: id, schema: "merge_source"))
                 }
                 for conflict in conflicts {
                     let error =
@@ -137,7 +152,7 @@ public enum ObservationMerge {
                     tally.reject(path: path, line: nil, error: "observation \(conflict.ref): \(error)")
                 }
                 let known = try db.scalar(alreadyKnownSQL, range, as: Int.self) ?? 0
-                try db.execute(insertSQL, range)
+                try db.execute(lean ? insertLeanSQL : insertSQL, range)
                 counts.inserted += db.changes
                 counts.alreadyKnown += known
                 counts.conflicts += conflicts.count
@@ -151,6 +166,34 @@ public enum ObservationMerge {
         }
         return counts
     }
+
+    /// Copies into the target the source segments referenced by source rows of `range` that the target does
+    /// not hold yet, and maps their ids in `temp.merge_segments` (source id → target id) for the insert.
+    private static func copySegments(_ db: Database, range: [SQLValue]) throws {
+        try db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS merge_segments (source_id INTEGER PRIMARY KEY, target_id INTEGER NOT NULL)"
+        )
+        try db.execute("DELETE FROM temp.merge_segments")
+        var needed: [Int64] = []
+        try db.forEach(segmentsNeededSQL, range) { row in needed.append(try row.get(0)) }
+        for id in needed {
+            try db.execute(
+                "INSERT INTO main.observation_segments (size, data) SELECT size, data FROM merge_source.observation_segments WHERE id = ?",
+                [.int(id)])
+            try db.execute(
+                "INSERT INTO temp.merge_segments (source_id, target_id) VALUES (?, ?)",
+                [.int(id), .int(db.lastInsertRowID)]
+            )
+        }
+    }
+
+    private static let segmentsNeededSQL = """
+        SELECT DISTINCT s.line_segment FROM merge_source.observations s
+        WHERE s.id > ? AND s.id <= ? AND s.line_segment IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM main.observations m
+            WHERE m.domain = s.domain AND m.observed_at_ns = s.observed_at_ns AND m.source = s.source)
+        ORDER BY s.line_segment
+        """
 
     // The column list of `observations` without `id` (0005-observations; shipped, so it never changes).
     private static let columns = """
@@ -185,6 +228,14 @@ public enum ObservationMerge {
         ORDER BY s.id
         """
 
+    private static let conflictsLeanSQL = """
+        SELECT s.ref, s.line_sha256, m.ref, s.id, s.line_segment FROM merge_source.observations s
+        JOIN main.observations m
+            ON m.domain = s.domain AND m.observed_at_ns = s.observed_at_ns AND m.source = s.source
+        WHERE s.id > ? AND s.id <= ? AND m.line_sha256 <> s.line_sha256
+        ORDER BY s.id
+        """
+
     private static let alreadyKnownSQL = """
         SELECT count(*) FROM merge_source.observations s
         JOIN main.observations m
@@ -200,6 +251,17 @@ public enum ObservationMerge {
     private static let insertSQL = """
         INSERT INTO main.observations (\(columns))
         SELECT \(columns) FROM merge_source.observations
+        WHERE id > ? AND id <= ? AND true
+        ORDER BY id
+        ON CONFLICT (domain, observed_at_ns, source) DO NOTHING
+        """
+
+    /// From a source at 0008 or later: the line's place moves to the target's copy of its segment.
+    private static let insertLeanSQL = """
+        INSERT INTO main.observations (\(columns), line_segment, line_offset, line_length)
+        SELECT \(columns), (SELECT target_id FROM temp.merge_segments WHERE source_id = line_segment), line_offset,
+            line_length
+        FROM merge_source.observations
         WHERE id > ? AND id <= ? AND true
         ORDER BY id
         ON CONFLICT (domain, observed_at_ns, source) DO NOTHING
