@@ -95,7 +95,7 @@ struct NetFailureTests {
             // Same id, QR + RD + RA, rcode 0, QDCOUNT 1, ANCOUNT 5, then the question and a dangling name pointer.
             return Array(query[0..<2]) + [0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 0] + Array(query[12...]) + [0xC0]
         }
-        let outcome = await try Self.resolver(server).txt("_mta-sts.x.test")
+        let outcome = try await Self.resolver(server).txt("_mta-sts.x.test")
         print("DNS truncated answer: \(outcome)")
         #expect(["error", "timeout"].contains(outcome.status))
         if case .error(let message) = outcome { #expect(!message.isEmpty) }

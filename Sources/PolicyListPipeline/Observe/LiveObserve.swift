@@ -261,12 +261,20 @@ private final class LiveWriter {
                     kind: "domain", source: rejection.source, location: "line \(rejection.line)",
                     bytes: rejection.bytes, error: rejection.error, at: now)
             }
-            for result in pending {
+            // One insertBatch per batch: the lines of its new rows share one compressed segment (0008).
+            let refs = pending.map { "live:\($0.observation.domain)@\($0.observation.observedAt.rfc3339)" }
+            let items = zip(pending, refs).map { result, ref in
+                Observations.PendingInsert(
+                    .native(result.observation), verdict: result.verdict, ref: ref, line: result.line)
+            }
+            let outcomes = try observations.insertBatch(items)
+            guard outcomes.count == pending.count else {
+                throw StoreError.column(
+                    "insertBatch returned \(outcomes.count) outcomes for \(pending.count) rows", sql: "observations")
+            }
+            for ((result, ref), outcome) in zip(zip(pending, refs), outcomes) {
                 let observation = result.observation
-                let ref = "live:\(observation.domain)@\(observation.observedAt.rfc3339)"
-                switch try observations.insert(
-                    .native(observation), verdict: result.verdict, ref: ref, line: result.line)
-                {
+                switch outcome {
                 case .inserted: batch.imports.accepted += 1
                 case .alreadyKnown: batch.imports.alreadyKnown += 1
                 case .conflict(let existing):
