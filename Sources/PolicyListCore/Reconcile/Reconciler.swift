@@ -125,6 +125,9 @@ private struct ReconcileState {
     var refused = 0
     let latest: [String: ObservationSummary]
     let baselineEvidence: Evidence
+    /// `[baselineEvidence]`, one array shared by every entry kept for want of an observation (most of a large
+    /// list): one allocation instead of one per decision, and the store writes its JSON once.
+    let baselineOnly: [Evidence]
 
     init(input: ReconcileInput) {
         self.input = input
@@ -135,6 +138,7 @@ private struct ReconcileState {
         baselineEvidence = Evidence(
             kind: "snapshot", ref: input.baselineRef, at: input.baseline.timestamp.instant,
             summary: "the list reconcile started from")
+        baselineOnly = [baselineEvidence]
     }
 
     var frozen: Bool { input.freeze.map { input.asOf >= $0 } ?? false }
@@ -335,7 +339,7 @@ private struct ReconcileState {
             guard let current = values[domain] else { continue }
             guard let observation = latest[domain] else {
                 if decisions[domain] == nil {
-                    decide(domain, .unchanged, "R6", "no MTA-STS observation; entry kept", [baselineEvidence])
+                    decide(domain, .unchanged, "R6", "no MTA-STS observation; entry kept", baselineOnly)
                 }
                 continue
             }
