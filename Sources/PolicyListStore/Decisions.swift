@@ -395,14 +395,15 @@ public struct DecisionStore {
         return counts
     }
 
-    /// The decisions of one candidate whose action is one of `actions`, in decision order, without their
-    /// evidence (the changelog lists them; at a million domains loading every decision with its evidence cost
-    /// more than writing the list).
-    public func decisions(candidate id: Int64, actions: [DecisionAction]) throws -> [Decision] {
-        let marks = repeatElement("?", count: actions.count).joined(separator: ", ")
-        return try db.query(
-            "SELECT domain, action, rule, detail FROM decisions WHERE candidate_id = ? AND action IN (\(marks)) ORDER BY seq",
-            [.int(id)] + actions.map { .text($0.rawValue) }
+    /// The decisions of one candidate that changed something or were refused (`added`, `removed`, `updated`,
+    /// `refused`), in decision order, without their evidence: what the changelog lists. At a million domains
+    /// loading every decision with its evidence cost more than writing the list.
+    public func changes(candidate id: Int64) throws -> [Decision] {
+        try db.query(
+            """
+            SELECT domain, action, rule, detail FROM decisions
+            WHERE candidate_id = ? AND action IN ('added', 'removed', 'updated', 'refused') ORDER BY seq
+            """, [.int(id)]
         ).map { row in
             Decision(
                 domain: try row.get(0), action: DecisionAction(rawValue: try row.get(1)) ?? .unchanged,

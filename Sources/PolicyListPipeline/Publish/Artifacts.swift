@@ -25,7 +25,7 @@ extension PublishStage {
         files.append(("postfix/tls_policy", postfix))
         let changelog = Changelog.markdown(
             list: list, previous: previous.map { ($0.timestamp.raw, $0.domains) },
-            decisions: republication ? [] : try store.decisions(candidate: candidate.id, actions: Changelog.listed),
+            decisions: republication ? [] : try store.changes(candidate: candidate.id),
             republication: republication, publishedAt: context.now)
         files.append(("CHANGELOG.md", Array(changelog.utf8)))
         let manifest = try Manifest.json(
@@ -69,9 +69,6 @@ extension PublishStage {
 
 /// `CHANGELOG.md`: what changed since the previous publication and why (rule ids).
 enum Changelog {
-    /// The actions the changelog lists, in its order (their decisions are all it reads from the store).
-    static let listed: [DecisionAction] = [.added, .removed, .updated, .refused]
-
     static func markdown(
         list: PolicyList, previous: (timestamp: String, domains: Int)?, decisions: [Decision], republication: Bool,
         publishedAt: Instant
