@@ -85,6 +85,10 @@ public enum ReconcileStage {
         }
         let fingerprint = fingerprinter.finish()
         var known = false
+        // One decision row per domain: ~250 MB of rows and index in one transaction at a million domains. With
+        // SQLite's default 2 MB page cache the transaction spilled dirty pages to the WAL over and over (the
+        // B-trees' interior and rightmost pages many times each); 64 MiB, as imports use, keeps them in memory.
+        try context.db.execute("PRAGMA cache_size = -65536")
         let candidateID: Int64 = try context.db.transaction { _ in
             if let existing = try decisions.candidate(fingerprint: fingerprint) {
                 known = true
