@@ -95,6 +95,24 @@ public enum JSONWriter {
         out.append(hexDigits[Int(unit) & 0xF])
     }
 
+    /// Appends `text` quoted and escaped exactly as ``writeString(_:asciiOnly:into:)`` writes it, as UTF-8 bytes:
+    /// the byte writers (`ListWriter.bytes`, the evidence JSON of decisions) build no intermediate `String`.
+    public static func appendString(_ text: String, asciiOnly: Bool, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { utf8 in
+            out.append(0x22)
+            // Fast path: nothing to escape.
+            if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+                out.append(contentsOf: utf8)
+                out.append(0x22)
+                return
+            }
+            var escaped = ""
+            writeString(String(decoding: utf8, as: UTF8.self), asciiOnly: asciiOnly, into: &escaped)
+            escaped.withUTF8 { out.append(contentsOf: $0.dropFirst()) }
+        }
+    }
+
     /// Writes a quoted, escaped string. With `asciiOnly`, like Python's `ensure_ascii=True`.
     static func writeString(_ text: String, asciiOnly: Bool, into out: inout String) {
         out += "\""

@@ -113,28 +113,85 @@ public enum Reconciler {
     }
 }
 
+/// The working state. Every domain reconcile touches has a *slot* (the baseline's in list order, then others as
+/// decisions name them); values, decisions and list membership are arrays indexed by slot, so a domain's name is
+/// hashed once when its slot is made instead of at every step (at a million domains the per-step dictionary and
+/// set look-ups were most of the rules' time).
 private struct ReconcileState {
     let input: ReconcileInput
-    var order: [String]
-    var inOrder: Set<String>
-    var values: [String: PolicyValue]
-    var decisions: [String: [Decision]] = [:]
-    var outside: [String] = []
+    /// Slot of each domain.
+    var slotOf: [String: Int]
+    /// Per slot: the domain.
+    var domains: [String]
+    /// Per slot: its entry now (nil: not on the list).
+    var values: [PolicyValue?]
+    /// Per slot: its baseline entry (the first, if the baseline repeats it); nil for domains not on the baseline.
+    var baselineValues: [PolicyValue?]
+    /// Per slot: whether it is in `order`.
+    var inOrder: [Bool]
+    /// Per slot: its first decision.
+    var firstDecision: [Decision?]
+    /// Later decisions of a slot (few domains have more than one).
+    var moreDecisions: [Int: [Decision]] = [:]
+    /// The list order, as slots (a domain the baseline repeats appears as often).
+    var order: [Int]
+    /// Slots first decided while not in `order`.
+    var outside: [Int] = []
     var appliedEdits: [String] = []
     var appliedFreezePromotion = false
     var refused = 0
     let latest: [String: ObservationSummary]
     let baselineEvidence: Evidence
+    /// `[baselineEvidence]`, one array shared by every entry kept for want of an observation (most of a large
+    /// list): one allocation instead of one per decision, and the store writes its JSON once.
+    let baselineOnly: [Evidence]
 
     init(input: ReconcileInput) {
         self.input = input
-        order = input.baseline.policies.map(\.domain)
-        inOrder = Set(order)
-        values = Dictionary(input.baseline.policies.map { ($0.domain, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let count = input.baseline.policies.count
+        slotOf = Dictionary(minimumCapacity: count)
+        domains = []
+        domains.reserveCapacity(count)
+        values = []
+        values.reserveCapacity(count)
+        order = []
+        order.reserveCapacity(count)
+        for entry in input.baseline.policies {
+            if let slot = slotOf[entry.domain] {
+                order.append(slot)
+                continue
+            }
+            slotOf[entry.domain] = domains.count
+            order.append(domains.count)
+            domains.append(entry.domain)
+            values.append(entry.value)
+        }
+        baselineValues = values
+        inOrder = Array(repeating: true, count: domains.count)
+        firstDecision = Array(repeating: nil, count: domains.count)
         latest = Reconciler.latestObservations(input.observations, asOf: input.asOf)
         baselineEvidence = Evidence(
             kind: "snapshot", ref: input.baselineRef, at: input.baseline.timestamp.instant,
             summary: "the list reconcile started from")
+        baselineOnly = [baselineEvidence]
+    }
+
+    /// The slot of `domain`, made (off the list, no value) if it has none.
+    mutating func slot(_ domain: String) -> Int {
+        if let slot = slotOf[domain] { return slot }
+        let slot = domains.count
+        slotOf[domain] = slot
+        domains.append(domain)
+        values.append(nil)
+        baselineValues.append(nil)
+        inOrder.append(false)
+        firstDecision.append(nil)
+        return slot
+    }
+
+    /// The current entry of `domain`.
+    func value(_ domain: String) -> PolicyValue? {
+        slotOf[domain].flatMap { values[$0] }
     }
 
     var frozen: Bool { input.freeze.map { input.asOf >= $0 } ?? false }
@@ -142,10 +199,22 @@ private struct ReconcileState {
     mutating func decide(
         _ domain: String, _ action: DecisionAction, _ rule: String, _ detail: String, _ evidence: [Evidence]
     ) {
-        if decisions[domain] == nil && !inOrder.contains(domain) { outside.append(domain) }
-        decisions[domain, default: []].append(
-            Decision(domain: domain, action: action, rule: rule, detail: detail, evidence: evidence))
+        decide(slot: slot(domain), action, rule, detail, evidence)
     }
+
+    mutating func decide(
+        slot: Int, _ action: DecisionAction, _ rule: String, _ detail: String, _ evidence: [Evidence]
+    ) {
+        let decision = Decision(domain: domains[slot], action: action, rule: rule, detail: detail, evidence: evidence)
+        if firstDecision[slot] == nil {
+            if !inOrder[slot] { outside.append(slot) }
+            firstDecision[slot] = decision
+        } else {
+            moreDecisions[slot, default: []].append(decision)
+        }
+    }
+
+    func hasDecision(_ slot: Int) -> Bool { firstDecision[slot] != nil }
 
     func describe(_ value: PolicyValue) -> String {
         switch value {
@@ -183,8 +252,8 @@ private struct ReconcileState {
             let evidence = Evidence(
                 kind: "removal", ref: request.ref, at: request.requestedAt,
                 summary: "owner removal request (\(request.reason))")
-            if values[request.domain] != nil {
-                values[request.domain] = nil
+            if let slot = slotOf[request.domain], values[slot] != nil {
+                values[slot] = nil
                 decide(request.domain, .removed, "R3", "removed on the owner's request", [evidence, baselineEvidence])
             } else if queued.contains(request.domain) {
                 decide(request.domain, .dropped, "R3", "dropped from the queue on the owner's request", [evidence])
@@ -206,7 +275,7 @@ private struct ReconcileState {
         let removed = removedDomains
         var batch: [(String, PolicyDefinition, QueueRow)] = []
         for domain in best.keys.sorted() {
-            guard let row = best[domain], values[domain] == nil, !removed.contains(domain) else { continue }
+            guard let row = best[domain], value(domain) == nil, !removed.contains(domain) else { continue }
             let evidence = Evidence(
                 kind: "queue", ref: row.ref, at: row.lastUpdated,
                 summary: "state \(row.state.rawValue), mx [\(row.mxs.joined(separator: ", "))]")
@@ -270,9 +339,10 @@ private struct ReconcileState {
         }
         if frozen && !input.freezePromotionDone { appliedFreezePromotion = true }
         for (domain, definition, _) in batch {
-            values[domain] = .explicit(definition)
-            order.append(domain)
-            inOrder.insert(domain)
+            let slot = slot(domain)
+            values[slot] = .explicit(definition)
+            order.append(slot)
+            inOrder[slot] = true
         }
     }
 
@@ -287,7 +357,7 @@ private struct ReconcileState {
             .sorted { ($0.at, $0.ref) < ($1.at, $1.ref) }
         for edit in edits {
             let evidence = Evidence(kind: "edit", ref: edit.ref, at: edit.at, summary: "operator edit (\(edit.reason))")
-            guard let current = values[edit.domain] else {
+            guard let current = value(edit.domain) else {
                 refused += 1
                 decide(
                     edit.domain, .refused, "R1", "edit of a domain that is not on the list; no new domains are added",
@@ -321,7 +391,7 @@ private struct ReconcileState {
                 decide(edit.domain, .unchanged, "R8", "operator edit matches the entry already", [evidence])
                 continue
             }
-            values[edit.domain] = .explicit(updated)
+            values[slot(edit.domain)] = .explicit(updated)
             let detail = postFreeze ? "operator edit after the freeze (overridden)" : "operator edit before the freeze"
             decide(
                 edit.domain, .updated, "R8", "\(detail): \(describe(current)) → \(describe(.explicit(updated)))",
@@ -331,73 +401,81 @@ private struct ReconcileState {
 
     // R4–R7: refresh from the latest observation.
     mutating func applyObservations() {
-        for domain in order {
-            guard let current = values[domain] else { continue }
-            guard let observation = latest[domain] else {
-                if decisions[domain] == nil {
-                    decide(domain, .unchanged, "R6", "no MTA-STS observation; entry kept", [baselineEvidence])
+        for slot in order {
+            guard let current = values[slot] else { continue }
+            guard let observation = latest[domains[slot]] else {
+                if !hasDecision(slot) {
+                    decide(slot: slot, .unchanged, "R6", "no MTA-STS observation; entry kept", baselineOnly)
                 }
                 continue
             }
             let evidence = observationEvidence(observation)
             guard observation.valid else {
                 decide(
-                    domain, .unchanged, "R6", "latest observation is not a valid MTA-STS policy; entry kept", [evidence]
-                )
+                    slot: slot, .unchanged, "R6", "latest observation is not a valid MTA-STS policy; entry kept",
+                    [evidence])
                 continue
             }
             switch observation.mode {
             case "enforce":
                 guard !observation.listMXs.isEmpty else {
                     decide(
-                        domain, .unchanged, "R6", "valid enforce policy without usable MX patterns; entry kept",
+                        slot: slot, .unchanged, "R6", "valid enforce policy without usable MX patterns; entry kept",
                         [evidence])
                     continue
                 }
                 let target = PolicyValue.explicit(PolicyDefinition(mode: .enforce, mxs: observation.listMXs))
                 if current == target {
-                    decide(domain, .unchanged, "R4", "entry already matches the enforce policy", [evidence])
+                    decide(slot: slot, .unchanged, "R4", "entry already matches the enforce policy", [evidence])
                 } else {
-                    values[domain] = target
+                    values[slot] = target
                     decide(
-                        domain, .updated, "R4",
+                        slot: slot, .updated, "R4",
                         "refreshed from a valid enforce policy: \(describe(current)) → \(describe(target))", [evidence])
                 }
             case "testing":
-                decide(domain, .unchanged, "R5", "a testing policy never changes or downgrades an entry", [evidence])
+                decide(
+                    slot: slot, .unchanged, "R5", "a testing policy never changes or downgrades an entry", [evidence])
             case "none":
                 if input.removeOnNone {
-                    values[domain] = nil
-                    decide(domain, .removed, "R7", "the domain published mode none: it opted out", [evidence])
+                    values[slot] = nil
+                    decide(slot: slot, .removed, "R7", "the domain published mode none: it opted out", [evidence])
                 } else {
-                    decide(domain, .unchanged, "R7", "mode none observed; removal switched off", [evidence])
+                    decide(slot: slot, .unchanged, "R7", "mode none observed; removal switched off", [evidence])
                 }
             default:
-                decide(domain, .unchanged, "R6", "unusable mode; entry kept", [evidence])
+                decide(slot: slot, .unchanged, "R6", "unusable mode; entry kept", [evidence])
             }
         }
     }
 
     func result() -> ReconcileResult {
         var list = input.baseline
-        list.policies = order.compactMap { domain in values[domain].map { PolicyEntry(domain: domain, value: $0) } }
-        let baselineValues = Dictionary(
-            input.baseline.policies.map { ($0.domain, $0.value) }, uniquingKeysWith: { a, _ in a })
+        var policies: [PolicyEntry] = []
+        policies.reserveCapacity(order.count)
         var counts = ReconcileCounts()
         counts.refused = refused
-        for entry in list.policies {
-            if let before = baselineValues[entry.domain] {
-                if before == entry.value { counts.unchanged += 1 } else { counts.updated += 1 }
+        for slot in order {
+            guard let value = values[slot] else { continue }
+            policies.append(PolicyEntry(domain: domains[slot], value: value))
+            if let before = baselineValues[slot] {
+                if before == value { counts.unchanged += 1 } else { counts.updated += 1 }
             } else {
                 counts.added += 1
             }
         }
-        counts.removed = baselineValues.keys.filter { values[$0] == nil }.count
+        list.policies = policies
+        for slot in domains.indices where baselineValues[slot] != nil && values[slot] == nil { counts.removed += 1 }
         counts.domains = list.policies.count
         var ordered: [Decision] = []
-        for domain in order { ordered += decisions[domain] ?? [] }
-        let listed = Set(order)
-        for domain in outside.sorted() where !listed.contains(domain) { ordered += decisions[domain] ?? [] }
+        ordered.reserveCapacity(order.count + outside.count + moreDecisions.count)
+        func append(_ slot: Int) {
+            guard let first = firstDecision[slot] else { return }
+            ordered.append(first)
+            if let more = moreDecisions[slot] { ordered += more }
+        }
+        for slot in order { append(slot) }
+        for slot in outside.filter({ !inOrder[$0] }).sorted(by: { domains[$0] < domains[$1] }) { append(slot) }
         for decision in ordered {
             if decision.action == .skipped { counts.skipped += 1 }
             if decision.action == .dropped { counts.dropped += 1 }

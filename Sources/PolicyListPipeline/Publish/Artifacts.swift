@@ -9,27 +9,28 @@ extension PublishStage {
     /// file that does not match. Returns the file names written.
     static func writeFiles(
         _ context: StageContext, options: PublishOptions, list: PolicyList, bytes: [UInt8], signature: [UInt8]?,
-        candidate: CandidateRecord, previous: PolicyList?, republication: Bool
+        candidate: CandidateRecord, previous: PreviousList?, republication: Bool
     ) throws -> [String] {
         let out = options.outDir
         try createDirectory(out)
         try createDirectory(out + "/postfix")
-        let decisions = try DecisionStore(context.db).decisions(candidate: candidate.id)
-        let postfix: String
+        let store = DecisionStore(context.db)
+        let postfix: [UInt8]
         do {
-            postfix = try PostfixMap.text(list)
+            postfix = try PostfixMap.bytes(list)
         } catch {
             throw CommandError(.dataError, error.description)
         }
         var files: [(String, [UInt8])] = []
-        files.append(("postfix/tls_policy", Array(postfix.utf8)))
+        files.append(("postfix/tls_policy", postfix))
         let changelog = Changelog.markdown(
-            list: list, previous: previous, decisions: decisions, republication: republication,
-            publishedAt: context.now)
+            list: list, previous: previous.map { ($0.timestamp.raw, $0.domains) },
+            decisions: republication ? [] : try store.changes(candidate: candidate.id),
+            republication: republication, publishedAt: context.now)
         files.append(("CHANGELOG.md", Array(changelog.utf8)))
         let manifest = try Manifest.json(
-            context, list: list, bytes: bytes, signature: signature, candidate: candidate, decisions: decisions,
-            republication: republication)
+            context, list: list, bytes: bytes, signature: signature, candidate: candidate,
+            rules: try store.ruleCounts(candidate: candidate.id), republication: republication)
         files.append(("manifest.json", Array((JSONWriter.pythonIndented(manifest) + "\n").utf8)))
         if let signature { files.append(("policy.json.asc", signature)) }
         files.append(("policy.json", bytes))
@@ -69,7 +70,8 @@ extension PublishStage {
 /// `CHANGELOG.md`: what changed since the previous publication and why (rule ids).
 enum Changelog {
     static func markdown(
-        list: PolicyList, previous: PolicyList?, decisions: [Decision], republication: Bool, publishedAt: Instant
+        list: PolicyList, previous: (timestamp: String, domains: Int)?, decisions: [Decision], republication: Bool,
+        publishedAt: Instant
     ) -> String {
         let counts = list.modeCounts
         var out = "# policy.json \(list.timestamp.raw)\n\n"
@@ -77,7 +79,7 @@ enum Changelog {
         out += "\(list.policies.count) domains: \(counts.enforce) enforce, \(counts.testing) testing, "
         out += "\(counts.aliasReferences) alias references. Expires \(list.expires.raw).\n\n"
         if let previous {
-            out += "Previous list: timestamp \(previous.timestamp.raw), \(previous.policies.count) domains.\n\n"
+            out += "Previous list: timestamp \(previous.timestamp), \(previous.domains) domains.\n\n"
         }
         if republication {
             out += "Timestamp-only republication (R10): no entry changed.\n"
@@ -121,10 +123,8 @@ enum Changelog {
 enum Manifest {
     static func json(
         _ context: StageContext, list: PolicyList, bytes: [UInt8], signature: [UInt8]?, candidate: CandidateRecord,
-        decisions: [Decision], republication: Bool
+        rules: [String: Int], republication: Bool
     ) throws -> JSONValue {
-        var rules: [String: Int] = [:]
-        for decision in decisions { rules["\(decision.rule) \(decision.action.rawValue)", default: 0] += 1 }
         var inputs: [JSONValue] = []
         if candidate.baselineKind == "snapshot",
             let row = try context.db.query(

@@ -67,32 +67,26 @@ public enum PublishStage {
                 republication: previousPublication.republication, signed: signature != nil, known: true)
         }
 
-        let previous: PublicationGuard.Previous
-        let previousContent: PolicyList?
+        let previous: PreviousList
         if let previousPublication {
-            previous = PublicationGuard.Previous(
-                timestamp: try listTime(previousPublication.timestampRaw), domains: previousPublication.domains)
-            previousContent = ListReader.readStored(try context.blobs.get(previousPublication.policySHA256)).list
+            previous = try PreviousList(context, publication: previousPublication, candidate: candidate)
         } else {
-            let baseline = try ReconcileStage.loadBaselineRecord(context, candidate: candidate)
-            previous = PublicationGuard.Previous(timestamp: baseline.timestamp, domains: baseline.policies.count)
-            previousContent = baseline
+            previous = try PreviousList(context, baselineOf: candidate)
         }
         if let refusal = PublicationGuard.check(
-            list, previous: previous, now: context.now, maxShrinkPercent: options.maxShrinkPercent,
-            allowShrink: options.allowShrink)
+            list, previous: PublicationGuard.Previous(timestamp: previous.timestamp, domains: previous.domains),
+            now: context.now, maxShrinkPercent: options.maxShrinkPercent, allowShrink: options.allowShrink)
         {
             throw CommandError(.dataError, refusal.description)
         }
-        let republication =
-            previousContent.map { ListWriter.contentBytes($0) == ListWriter.contentBytes(list) } ?? false
+        let republication = try previous.sameContent(as: list, candidate: candidate, context)
         var signature: [UInt8]?
         if let key = options.signKey {
             signature = try signDetached(data: bytes, keyID: key, gnupgHome: options.gnupgHome)
         }
         let files = try writeFiles(
             context, options: options, list: list, bytes: bytes, signature: signature, candidate: candidate,
-            previous: previousContent, republication: republication)
+            previous: previous, republication: republication)
         try context.db.transaction { _ in
             let policyHash = try context.blobs.put(bytes).hash
             let signatureHash = try signature.map { try context.blobs.put($0).hash }
@@ -107,11 +101,12 @@ public enum PublishStage {
             known: false)
     }
 
-    static func previousList(_ context: StageContext, before publication: PublicationRecord) throws -> PolicyList? {
+    /// The list published before `publication` (or its candidate's baseline), for the changelog of a rerun.
+    static func previousList(_ context: StageContext, before publication: PublicationRecord) throws -> PreviousList? {
         let earlier = try DecisionStore(context.db).publications().filter { $0.timestamp < publication.timestamp }
-        if let last = earlier.last { return ListReader.readStored(try context.blobs.get(last.policySHA256)).list }
         guard let candidate = try DecisionStore(context.db).candidate(id: publication.candidateID) else { return nil }
-        return try ReconcileStage.loadBaselineRecord(context, candidate: candidate)
+        if let last = earlier.last { return try PreviousList(context, publication: last, candidate: candidate) }
+        return try PreviousList(context, baselineOf: candidate)
     }
 
     static func listTime(_ raw: String) throws -> ListTime {
@@ -170,20 +165,72 @@ public enum PublishStage {
     }
 }
 
-extension ReconcileStage {
-    /// The list a candidate started from.
-    static func loadBaselineRecord(_ context: StageContext, candidate: CandidateRecord) throws -> PolicyList {
-        let hash: String?
-        if candidate.baselineKind == "publication" {
-            hash = try context.db.scalar(
-                "SELECT policy_sha256 FROM publications WHERE id = ?", [.int(candidate.baselineID)], as: String.self)
-        } else {
-            hash = try context.db.scalar(
-                "SELECT sha256 FROM snapshots WHERE id = ?", [.int(candidate.baselineID)], as: String.self)
+/// The list a publication follows (the newest publication, else the candidate's baseline) as publish needs it:
+/// its timestamp and size come from the store's rows; its content is read (a full parse: seconds at a million
+/// domains) only when the candidate's counts cannot already tell whether anything changed.
+struct PreviousList {
+    /// Its timestamp.
+    let timestamp: ListTime
+    /// Its number of domains.
+    let domains: Int
+    /// Whether this is the very list the candidate was reconciled from.
+    let isBaselineOfCandidate: Bool
+    /// The stored bytes' hash.
+    let sha256: String
+    /// What to say when the stored list no longer reads (nil: it simply does not count as the same content).
+    let unreadable: String?
+
+    /// The newest publication.
+    init(_ context: StageContext, publication: PublicationRecord, candidate: CandidateRecord) throws {
+        timestamp = try PublishStage.listTime(publication.timestampRaw)
+        domains = publication.domains
+        isBaselineOfCandidate = candidate.baselineKind == "publication" && candidate.baselineID == publication.id
+        sha256 = publication.policySHA256
+        unreadable = nil
+    }
+
+    /// The candidate's baseline (no publication yet). A baseline that is gone is an error, as before.
+    init(_ context: StageContext, baselineOf candidate: CandidateRecord) throws {
+        let gone = "candidate \(candidate.id): its baseline \(candidate.baselineRef) is gone"
+        let sql =
+            candidate.baselineKind == "publication"
+            ? "SELECT policy_sha256, timestamp_raw, domains FROM publications WHERE id = ?"
+            : "SELECT sha256, timestamp_raw, policies FROM snapshots WHERE id = ?"
+        guard let row = try context.db.query(sql, [.int(candidate.baselineID)]).first else {
+            throw CommandError(.failure, gone)
         }
-        guard let hash, let list = ListReader.readStored(try context.blobs.get(hash)).list else {
-            throw CommandError(.failure, "candidate \(candidate.id): its baseline \(candidate.baselineRef) is gone")
+        sha256 = try row.get(0)
+        domains = Int(try row.get(2, as: Int64.self))
+        isBaselineOfCandidate = true
+        unreadable = gone
+        let raw: String = try row.get(1)
+        // An integer timestamp (epoch seconds) is stored as its digits; everything else as the string written.
+        let parsed =
+            !raw.isEmpty && raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+            ? TimestampParser.parse(.number(raw)) : TimestampParser.parse(string: raw)
+        switch parsed {
+        case .success(let time): timestamp = time
+        case .failure:
+            // Not expected for a stored row; the list itself has the parsed value.
+            guard let list = ListReader.readStored(try context.blobs.get(sha256)).list else {
+                throw CommandError(.failure, gone)
+            }
+            timestamp = list.timestamp
         }
-        return list
+    }
+
+    /// Whether `list` has exactly this list's aliases and policies (a timestamp-only republication, R10).
+    ///
+    /// When the candidate was reconciled from this list, an added, removed or updated entry means the content
+    /// differs and nothing is read; otherwise the stored list is read and compared entry by entry (equal values
+    /// are exactly the lists whose `ListWriter.contentBytes` are equal).
+    func sameContent(as list: PolicyList, candidate: CandidateRecord, _ context: StageContext) throws -> Bool {
+        let counts = candidate.counts
+        if isBaselineOfCandidate && counts.added + counts.removed + counts.updated > 0 { return false }
+        guard let previous = ListReader.readStored(try context.blobs.get(sha256)).list else {
+            if let unreadable { throw CommandError(.failure, unreadable) }
+            return false
+        }
+        return previous.aliases == list.aliases && previous.policies == list.policies
     }
 }

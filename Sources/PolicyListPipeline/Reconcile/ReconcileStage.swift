@@ -64,20 +64,37 @@ public enum ReconcileStage {
             forcedEdits: options.forcedEdits)
         let result = Reconciler.reconcile(input)
         let listBytes = ListWriter.bytes(result.list)
-        var fingerprintText = "\(baseline.kind):\(baseline.id)|\(options.asOf.rfc3339)|\(freeze?.rfc3339 ?? "-")|"
-        fingerprintText += SHA256.hex(listBytes) + "|" + String(options.removeOnNone)
+        let listHash = SHA256.hex(listBytes)
+        // The fingerprint text, hashed as it is produced (the same digest as hashing it whole).
+        let fingerprinter = StreamingSHA256()
+        fingerprinter.append("\(baseline.kind):\(baseline.id)|\(options.asOf.rfc3339)|\(freeze?.rfc3339 ?? "-")|")
+        fingerprinter.append(listHash + "|" + String(options.removeOnNone))
         for decision in result.decisions {
-            fingerprintText += "\n\(decision.domain)\t\(decision.action.rawValue)\t\(decision.rule)\t\(decision.detail)"
-            for evidence in decision.evidence { fingerprintText += "\t\(evidence.ref)" }
+            fingerprinter.append("\n")
+            fingerprinter.append(decision.domain)
+            fingerprinter.append("\t")
+            fingerprinter.append(decision.action.rawValue)
+            fingerprinter.append("\t")
+            fingerprinter.append(decision.rule)
+            fingerprinter.append("\t")
+            fingerprinter.append(decision.detail)
+            for evidence in decision.evidence {
+                fingerprinter.append("\t")
+                fingerprinter.append(evidence.ref)
+            }
         }
-        let fingerprint = SHA256.hex(Array(fingerprintText.utf8))
+        let fingerprint = fingerprinter.finish()
         var known = false
+        // One decision row per domain: ~250 MB of rows and index in one transaction at a million domains. With
+        // SQLite's default 2 MB page cache the transaction spilled dirty pages to the WAL over and over (the
+        // B-trees' interior and rightmost pages many times each); 64 MiB, as imports use, keeps them in memory.
+        try context.db.execute("PRAGMA cache_size = -65536")
         let candidateID: Int64 = try context.db.transaction { _ in
             if let existing = try decisions.candidate(fingerprint: fingerprint) {
                 known = true
                 return existing
             }
-            let listHash = try context.blobs.put(listBytes).hash
+            _ = try context.blobs.put(listBytes)
             return try decisions.insertCandidate(
                 fingerprint: fingerprint, createdAt: context.nowText, asOf: options.asOf, freeze: freeze,
                 baselineKind: baseline.kind, baselineID: baseline.id, baselineRef: baseline.ref, listSHA256: listHash,
