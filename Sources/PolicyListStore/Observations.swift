@@ -464,25 +464,35 @@ public struct Observations {
         try db.scalar("SELECT count(*) FROM observations", as: Int.self) ?? 0
     }
 
+    /// A database that observation rows can be read from: the store itself or the shard attached by a merge.
+    public enum AttachedSchema: String, Sendable {
+        /// The store's own database.
+        case main
+        /// The source database `observe merge` attaches as `merge_source`.
+        case mergeSource = "merge_source"
+    }
+
     /// The input line of observation `id`, byte for byte as it was read: from its segment (rows stored since
     /// migration 0008) or its blob (rows from 0005), checked against the stored `line_sha256`.
     ///
-    /// `schema` names the database holding the row: `main`, or an attached one (`observe merge` reads the
-    /// lines of a source database this way); it must be a plain identifier.
-    public func line(id: Int64, schema: String = "main") throws -> [UInt8] {
-        guard !schema.isEmpty, schema.utf8.allSatisfy({ $0 == 0x5F || (0x61...0x7A).contains($0 | 0x20) }) else {
-            throw StoreError.column("schema name \(schema) is not a plain identifier", sql: "observations")
+    /// `schema` names the database holding the row: `main`, or the source attached by `observe merge`, which
+    /// reads the lines of a source database this way. It is a closed set, so the SQL is constant text.
+    public func line(id: Int64, schema: AttachedSchema = .main) throws -> [UInt8] {
+        let sql: String
+        switch schema {
+        case .main:
+            sql = "SELECT line_sha256, line_segment, line_offset, line_length FROM main.observations WHERE id = ?"
+        case .mergeSource:
+            sql =
+                "SELECT line_sha256, line_segment, line_offset, line_length FROM merge_source.observations WHERE id = ?"
         }
-        guard
-            let row = try db.query(
-                "SELECT line_sha256, line_segment, line_offset, line_length FROM \(schema).observations WHERE id = ?",
-                [.int(id)]
-            ).first
+        guard let row = try db.query(sql, [.int(id)]).first
         else { throw StoreError.column("no observation \(id)", sql: "observations") }
         let hash: String = try row.get(0)
         guard let segment: Int64 = try row.get(1) else {
-            guard schema == "main" else {
-                throw StoreError.column("observation \(id) of \(schema) keeps its line as a blob", sql: "observations")
+            guard schema == .main else {
+                throw StoreError.column(
+                    "observation \(id) of \(schema.rawValue) keeps its line as a blob", sql: "observations")
             }
             return try BlobStore(db).get(hash)
         }
@@ -500,10 +510,13 @@ public struct Observations {
     }
 
     /// The uncompressed bytes of segment `id`.
-    func segmentBytes(_ id: Int64, schema: String) throws -> [UInt8] {
-        guard
-            let row = try db.query("SELECT size, data FROM \(schema).observation_segments WHERE id = ?", [.int(id)])
-                .first
+    func segmentBytes(_ id: Int64, schema: AttachedSchema) throws -> [UInt8] {
+        let sql: String
+        switch schema {
+        case .main: sql = "SELECT size, data FROM main.observation_segments WHERE id = ?"
+        case .mergeSource: sql = "SELECT size, data FROM merge_source.observation_segments WHERE id = ?"
+        }
+        guard let row = try db.query(sql, [.int(id)]).first
         else { throw StoreError.column("no observation segment \(id)", sql: "observation_segments") }
         let size: Int64 = try row.get(0)
         let data: [UInt8] = try row.get(1)

@@ -136,7 +136,7 @@ public enum ObservationMerge {
                 }
                 // A conflicting line kept in a source segment goes into the target's blobs (the ledger's form).
                 for id in segmented {
-                    try BlobStore(db).put(observations.line(id: id, schema: "merge_source"))
+                    try BlobStore(db).put(observations.line(id: id, schema: .mergeSource))
                 }
                 for conflict in conflicts {
                     let error =
