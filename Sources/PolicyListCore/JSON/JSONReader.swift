@@ -73,13 +73,30 @@ public enum StrictJSONReader {
     }
 }
 
+/// One step of the path to the value being read; formatted (`policies.x`, `mxs.[0]`) only when a duplicate
+/// key needs it, not once per member and element.
+private enum PathStep {
+    case key(String)
+    case index(Int)
+}
+
 private struct Parser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var pos = 0
     var depth = 0
-    var path: [String] = []
+    var path: [PathStep] = []
     var duplicates: [DuplicateKey] = []
+
+    /// The current path as `DuplicateKey.path` spells it: keys and `[index]` steps joined by `.`.
+    var pathText: String {
+        path.map { step in
+            switch step {
+            case .key(let key): key
+            case .index(let index): "[\(index)]"
+            }
+        }.joined(separator: ".")
+    }
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -163,7 +180,7 @@ private struct Parser {
         // Duplicate detection: a linear scan while the object is small (most are: a policy entry has two
         // members), a dictionary once it has more than eight (building one per small object cost more than
         // the scan).
-        var index: [String: Int]?
+        var index: KeyIndex?
         members.reserveCapacity(4)
         skipWhitespace()
         if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
@@ -187,12 +204,12 @@ private struct Parser {
             }
             pos += 1
             skipWhitespace()
-            path.append(key)
+            path.append(.key(key))
             let value = try parseValue()
             path.removeLast()
             let firstIndex: Int?
-            if let index {
-                firstIndex = index[key]
+            if index != nil {
+                firstIndex = index?.firstOrInsert(key, at: members.count, in: members)
             } else {
                 firstIndex = members.firstIndex { $0.key == key }
             }
@@ -200,16 +217,14 @@ private struct Parser {
                 let first = members[firstIndex]
                 duplicates.append(
                     DuplicateKey(
-                        path: path.joined(separator: "."), key: key, offset: keyOffset, firstOffset: first.offset,
+                        path: pathText, key: key, offset: keyOffset, firstOffset: first.offset,
                         identical: first.value == value))
-            } else if index != nil {
-                index?[key] = members.count
-            } else if members.count >= 8 {
-                var built: [String: Int] = [:]
-                for (position, member) in members.enumerated() where built[member.key] == nil {
-                    built[member.key] = position
+            } else if index == nil && members.count >= 8 {
+                var built = KeyIndex()
+                for (position, member) in members.enumerated() {
+                    _ = built.firstOrInsert(member.key, at: position, in: members)
                 }
-                built[key] = members.count
+                _ = built.firstOrInsert(key, at: members.count, in: members)
                 index = built
             }
             members.append(JSONMember(key, value, offset: keyOffset))
@@ -243,7 +258,7 @@ private struct Parser {
             if pos < bytes.count && bytes[pos] == UInt8(ascii: "]") {
                 throw fail("trailing comma before ']'; expected a value")
             }
-            path.append("[\(elements.count)]")
+            path.append(.index(elements.count))
             elements.append(try parseValue())
             path.removeLast()
             skipWhitespace()
@@ -426,5 +441,50 @@ private struct Parser {
             pos += 1
         }
         return value
+    }
+}
+
+/// Where each key of a large object was first seen: open addressing over FNV-1a hashes of the keys' UTF-8,
+/// one `UInt64` per slot (hash high, member index + 1 low; 0 = empty). `[String: Int]` hashed every key of a
+/// 100,000-member `policies` object with SipHash and cost ~8 % of reading a list.
+private struct KeyIndex {
+    private var slots = [UInt64](repeating: 0, count: 64)
+    private var count = 0
+
+    static func hash(_ key: String) -> UInt32 {
+        var key = key
+        return key.withUTF8 { bytes in
+            var hash: UInt32 = 0x811C_9DC5
+            for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+            return hash
+        }
+    }
+
+    /// The index of the first member keyed `key`, or nil after recording `position` as its first occurrence.
+    mutating func firstOrInsert(_ key: String, at position: Int, in members: [JSONMember]) -> Int? {
+        let hash = Self.hash(key)
+        var mask = slots.count - 1
+        var slot = Int(hash) & mask
+        while slots[slot] != 0 {
+            let entry = slots[slot]
+            if UInt32(truncatingIfNeeded: entry >> 32) == hash {
+                let earlier = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                if members[earlier].key == key { return earlier }
+            }
+            slot = (slot + 1) & mask
+        }
+        slots[slot] = UInt64(hash) << 32 | UInt64(position + 1)
+        count += 1
+        if count * 2 > slots.count {
+            let old = slots
+            slots = [UInt64](repeating: 0, count: old.count * 2)
+            mask = slots.count - 1
+            for entry in old where entry != 0 {
+                var index = Int(truncatingIfNeeded: entry >> 32) & mask
+                while slots[index] != 0 { index = (index + 1) & mask }
+                slots[index] = entry
+            }
+        }
+        return nil
     }
 }

@@ -41,6 +41,21 @@ private struct ReadState {
     let bytes: [UInt8]
     var anomalies: [Anomaly] = []
     var rawPolicyKeys = 0
+    /// Offsets of repeated keys inside `policies`, sorted (the JSON reader reports them): the later occurrences
+    /// are skipped, so the entries need no set of their own to find them.
+    var repeatedPolicyKeys: [Int] = []
+
+    /// Whether the `policies` member whose key is at `offset` repeats an earlier key.
+    func isRepeatedPolicyKey(_ offset: Int) -> Bool {
+        if repeatedPolicyKeys.isEmpty { return false }
+        var low = 0
+        var high = repeatedPolicyKeys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if repeatedPolicyKeys[middle] < offset { low = middle + 1 } else { high = middle }
+        }
+        return low < repeatedPolicyKeys.count && repeatedPolicyKeys[low] == offset
+    }
 
     /// Offsets where lines start, built on the first anomaly: `lineAndColumn` scans from byte 0, so calling it per
     /// anomaly made a list with many duplicate keys quadratic (10,000 repeats of one key: 27 s in a debug build).
@@ -60,7 +75,24 @@ private struct ReadState {
             starts = lineStarts
         } else {
             var found = [0]
-            for (index, byte) in bytes.enumerated() where byte == 0x0A { found.append(index + 1) }
+            bytes.withUnsafeBytes { buffer in
+                // Eight bytes at a time: a word with no LF is skipped whole (the usual has-zero-byte test on
+                // the word XOR 0x0A…0A).
+                var index = 0
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let highs: UInt64 = 0x8080_8080_8080_8080
+                while index + 8 <= buffer.count {
+                    let word = buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ (ones &* 0x0A)
+                    if (word &- ones) & ~word & highs != 0 {
+                        for at in index..<index + 8 where buffer[at] == 0x0A { found.append(at + 1) }
+                    }
+                    index += 8
+                }
+                while index < buffer.count {
+                    if buffer[index] == 0x0A { found.append(index + 1) }
+                    index += 1
+                }
+            }
             lineStarts = found
             starts = found
         }
@@ -99,6 +131,7 @@ private struct ReadState {
             return nil
         }
         for duplicate in document.duplicates {
+            if duplicate.path == "policies" { repeatedPolicyKeys.append(duplicate.offset) }
             let place = duplicate.path.isEmpty ? "at the top level" : "in \(duplicate.path)"
             let first = position(duplicate.firstOffset)
             if duplicate.identical {
@@ -112,6 +145,7 @@ private struct ReadState {
                     at: duplicate.offset, domain: duplicate.path == "policies" ? duplicate.key : nil)
             }
         }
+        repeatedPolicyKeys.sort()
         guard case .object(let top) = document.value else {
             reject(
                 "not-an-object", "the top-level value is \(document.value.typeDescription); expected an object", at: 0)
@@ -200,11 +234,11 @@ private struct ReadState {
     }
 
     mutating func readDefinition(
-        _ value: JSONValue, at offset: Int, context: String, domain: String?
+        _ value: JSONValue, at offset: Int, context: @autoclosure () -> String, domain: String?
     ) -> PolicyDefinition? {
         guard case .object(let members) = value else {
             reject(
-                "invalid-entry", "\(context) is \(value.typeDescription); expected an object", at: offset,
+                "invalid-entry", "\(context()) is \(value.typeDescription); expected an object", at: offset,
                 domain: domain)
             return nil
         }
@@ -217,104 +251,123 @@ private struct ReadState {
                 guard case .string(let text) = member.value else {
                     reject(
                         "invalid-mode",
-                        "\(context).mode is \(member.value.typeDescription); expected \"testing\" or \"enforce\"",
+                        "\(context()).mode is \(member.value.typeDescription); expected \"testing\" or \"enforce\"",
                         at: member.offset, domain: domain)
                     ok = false
                     continue
                 }
                 guard let parsed = ListMode(rawValue: text) else {
                     reject(
-                        "invalid-mode", "\(context).mode \"\(text)\"; expected \"testing\" or \"enforce\" (exact case)",
+                        "invalid-mode",
+                        "\(context()).mode \"\(text)\"; expected \"testing\" or \"enforce\" (exact case)",
                         at: member.offset, domain: domain)
                     ok = false
                     continue
                 }
                 mode = parsed
             case "mxs":
-                mxs = readMXs(member, context: context, domain: domain)
+                mxs = readMXs(member, context: context(), domain: domain)
                 if mxs == nil { ok = false }
             case "policy-alias":
                 break
             default:
                 warn(
-                    "unknown-entry-field", "\(context) has unknown field \"\(member.key)\"", at: member.offset,
+                    "unknown-entry-field", "\(context()) has unknown field \"\(member.key)\"", at: member.offset,
                     domain: domain)
             }
         }
         if members.first(where: { $0.key == "mxs" }) == nil {
-            reject("missing-mxs", "\(context) has no \"mxs\"", at: offset, domain: domain)
+            reject("missing-mxs", "\(context()) has no \"mxs\"", at: offset, domain: domain)
             return nil
         }
         if mode == nil && ok && members.first(where: { $0.key == "mode" }) == nil {
-            warn("missing-mode", "\(context) has no \"mode\"; read as \"testing\"", at: offset, domain: domain)
+            warn("missing-mode", "\(context()) has no \"mode\"; read as \"testing\"", at: offset, domain: domain)
             mode = .testing
         }
         guard ok, let mode, let mxs else { return nil }
         return PolicyDefinition(mode: mode, mxs: mxs)
     }
 
-    mutating func readMXs(_ member: JSONMember, context: String, domain: String?) -> [String]? {
+    mutating func readMXs(_ member: JSONMember, context: @autoclosure () -> String, domain: String?) -> [String]? {
         guard case .array(let items) = member.value else {
             reject(
-                "invalid-mxs", "\(context).mxs is \(member.value.typeDescription); expected an array of strings",
+                "invalid-mxs", "\(context()).mxs is \(member.value.typeDescription); expected an array of strings",
                 at: member.offset, domain: domain)
             return nil
         }
         guard !items.isEmpty else {
             reject(
-                "empty-mxs", "\(context).mxs is empty; schema 0.1 requires at least one pattern", at: member.offset,
+                "empty-mxs", "\(context()).mxs is empty; schema 0.1 requires at least one pattern", at: member.offset,
                 domain: domain)
             return nil
         }
         guard items.count <= ListLimits.maxMXsPerEntry else {
             reject(
-                "too-many-mxs", "\(context).mxs has \(items.count) patterns; limit \(ListLimits.maxMXsPerEntry)",
+                "too-many-mxs", "\(context()).mxs has \(items.count) patterns; limit \(ListLimits.maxMXsPerEntry)",
                 at: member.offset, domain: domain)
             return nil
         }
         var out: [String] = []
-        var seen = SmallStringSet()
-        var seenFolded = SmallStringSet()
+        out.reserveCapacity(items.count)
+        // Repeats: an entry has one to a few patterns, so comparing with the ones already taken beats hashing
+        // them into sets; sets only for long lists.
+        let useSets = items.count > 16
+        var seen = Set<String>()
+        var seenFolded = Set<String>()
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else {
                 reject(
-                    "invalid-mxs", "\(context).mxs[\(index)] is \(item.typeDescription); expected a string",
+                    "invalid-mxs", "\(context()).mxs[\(index)] is \(item.typeDescription); expected a string",
                     at: member.offset, domain: domain)
                 return nil
             }
-            guard seen.insert(text).inserted else {
+            guard useSets ? seen.insert(text).inserted : !out.contains(text) else {
                 reject(
-                    "duplicate-mx", "\(context).mxs repeats \"\(text)\" (schema: uniqueItems)", at: member.offset,
+                    "duplicate-mx", "\(context()).mxs repeats \"\(text)\" (schema: uniqueItems)", at: member.offset,
                     domain: domain)
                 return nil
             }
-            if !seenFolded.insert(HostSyntax.lowercased(text)).inserted {
+            let foldedRepeat =
+                useSets
+                ? !seenFolded.insert(HostSyntax.lowercased(text)).inserted
+                : out.contains { HostSyntax.equalsIgnoringASCIICase($0, text) }
+            if foldedRepeat {
                 warn(
-                    "duplicate-mx-case", "\(context).mxs repeats \"\(text)\" in another case", at: member.offset,
+                    "duplicate-mx-case", "\(context()).mxs repeats \"\(text)\" in another case", at: member.offset,
                     domain: domain)
             }
-            if !HostSyntax.isSchemaName(text, allowLeadingDot: true) {
+            let syntax = HostSyntax.classify(text, allowLeadingDot: true)
+            if !syntax.isSchemaName {
                 if text.utf8.contains(where: {
                     $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "#")
                 }) {
                     reject(
                         "invalid-mx",
-                        "\(context).mxs[\(index)] \(quoted(text)) contains whitespace, a control character, ',' or '#'",
+                        "\(context()).mxs[\(index)] \(quoted(text)) contains whitespace, a control character, ',' or '#'",
                         at: member.offset, domain: domain)
                     return nil
                 }
                 warn(
                     "mx-not-schema-valid",
-                    "\(context).mxs[\(index)] \(quoted(text)) does not match the schema's pattern", at: member.offset,
+                    "\(context()).mxs[\(index)] \(quoted(text)) does not match the schema's pattern", at: member.offset,
                     domain: domain)
-            } else if HostSyntax.hasUppercase(text) {
+            } else if syntax.hasUppercase {
                 warn(
-                    "uppercase-mx", "\(context).mxs[\(index)] \"\(text)\" has upper-case letters", at: member.offset,
+                    "uppercase-mx", "\(context()).mxs[\(index)] \"\(text)\" has upper-case letters", at: member.offset,
                     domain: domain)
             }
             out.append(text)
         }
         return out
+    }
+
+    /// A `policies` key that cannot be a domain at all: empty, or with whitespace, a control character, `,` or
+    /// `#` (rejected; a merely schema-invalid name is a warning).
+    static func isInvalidDomainKey(_ domain: String) -> Bool {
+        domain.isEmpty
+            || domain.utf8.contains(where: {
+                $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "#")
+            })
     }
 
     func quoted(_ text: String) -> String {
@@ -377,16 +430,16 @@ private struct ReadState {
         var used = Set<String>()
         var out: [PolicyEntry] = []
         out.reserveCapacity(members.count)
-        var seen = Set<String>()
-        var seenFolded = Set<String>()
+        // Case-folded keys, kept only from the first key with an upper-case letter on: until then every key is
+        // its own folded form, and exact repeats are skipped, so no folded collision can happen.
+        var seenFolded: Set<String>?
         var ok = true
-        for entry in members where seen.insert(entry.key).inserted {
+        for (position, entry) in members.enumerated() where !isRepeatedPolicyKey(entry.offset) {
             let domain = entry.key
-            let context = "policies.\(domain)"
-            if !HostSyntax.isSchemaName(domain) {
-                if domain.utf8.contains(where: {
-                    $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "#")
-                }) || domain.isEmpty {
+            let syntax = HostSyntax.classify(domain)
+            let hasUppercase = syntax.hasUppercase
+            if !syntax.isSchemaName {
+                if Self.isInvalidDomainKey(domain) {
                     reject(
                         "invalid-domain", "policies key \(quoted(domain)) is not a domain name", at: entry.offset,
                         domain: domain)
@@ -397,12 +450,20 @@ private struct ReadState {
                 warn(
                     kind, "policies key \(quoted(domain)) does not match the schema's domain pattern", at: entry.offset,
                     domain: domain)
-            } else if HostSyntax.hasUppercase(domain) {
+            } else if hasUppercase {
                 warn(
                     "uppercase-domain", "policies key \"\(domain)\" has upper-case letters", at: entry.offset,
                     domain: domain)
             }
-            if !seenFolded.insert(HostSyntax.lowercased(domain)).inserted {
+            if seenFolded == nil && hasUppercase {
+                var folded = Set<String>()
+                for earlier in members[..<position]
+                where !isRepeatedPolicyKey(earlier.offset) && !Self.isInvalidDomainKey(earlier.key) {
+                    folded.insert(earlier.key)
+                }
+                seenFolded = folded
+            }
+            if seenFolded?.insert(HostSyntax.lowercased(domain)).inserted == false {
                 warn(
                     "duplicate-domain-case", "policies key \"\(domain)\" is listed again in another case",
                     at: entry.offset, domain: domain)
@@ -411,20 +472,23 @@ private struct ReadState {
                 guard case .string(let name) = ref.value else {
                     reject(
                         "invalid-alias-reference",
-                        "\(context).policy-alias is \(ref.value.typeDescription); expected a string", at: ref.offset,
+                        "policies.\(domain).policy-alias is \(ref.value.typeDescription); expected a string",
+                        at: ref.offset,
                         domain: domain)
                     ok = false
                     continue
                 }
                 if fields.count > 1 {
                     warn(
-                        "alias-with-extra-fields", "\(context) has policy-alias and other fields; the alias wins",
+                        "alias-with-extra-fields",
+                        "policies.\(domain) has policy-alias and other fields; the alias wins",
                         at: entry.offset, domain: domain)
                 }
                 if aliases != nil && !aliasNames.contains(name) {
                     reject(
                         "dangling-alias",
-                        "\(context) refers to alias \"\(name)\", which policy-aliases does not define", at: ref.offset,
+                        "policies.\(domain) refers to alias \"\(name)\", which policy-aliases does not define",
+                        at: ref.offset,
                         domain: domain)
                     ok = false
                     continue
@@ -433,7 +497,9 @@ private struct ReadState {
                 out.append(PolicyEntry(domain: domain, value: .alias(name)))
                 continue
             }
-            if let definition = readDefinition(entry.value, at: entry.offset, context: context, domain: domain) {
+            if let definition = readDefinition(
+                entry.value, at: entry.offset, context: "policies.\(domain)", domain: domain)
+            {
                 out.append(PolicyEntry(domain: domain, value: .explicit(definition)))
             } else {
                 ok = false
@@ -443,26 +509,5 @@ private struct ReadState {
             warn("unused-alias", "alias \"\(alias.name)\" is not used by any domain")
         }
         return ok ? out : nil
-    }
-}
-
-/// A set of strings that stays an array while small: an entry has one to a few MX patterns, and hashing them
-/// into two fresh `Set`s per entry cost more than comparing them.
-private struct SmallStringSet {
-    private var small: [String] = []
-    private var large: Set<String>?
-
-    /// Adds `text`; `inserted` is false when it was already there (the `Set.insert` contract).
-    mutating func insert(_ text: String) -> (inserted: Bool, memberAfterInsert: String) {
-        if large != nil {
-            return large?.insert(text) ?? (false, text)
-        }
-        if small.contains(text) { return (false, text) }
-        small.append(text)
-        if small.count > 16 {
-            large = Set(small)
-            small = []
-        }
-        return (true, text)
     }
 }

@@ -36,6 +36,56 @@ public enum HostSyntax {
         }
     }
 
+    /// Whether `name` matches the schema's pattern (as ``isSchemaName(_:allowLeadingDot:)``) and whether it has
+    /// an ASCII upper-case letter (as ``hasUppercase(_:)``), in one pass for the common, valid case.
+    public static func classify(_ name: String, allowLeadingDot: Bool = false) -> (
+        isSchemaName: Bool, hasUppercase: Bool
+    ) {
+        var name = name
+        return name.withUTF8 { bytes in
+            let dot = UInt8(ascii: ".")
+            let hyphen = UInt8(ascii: "-")
+            var start = 0
+            if allowLeadingDot, bytes.first == dot { start = 1 }
+            var valid = bytes.count > start && bytes.count - start <= 1024
+            var upper = false
+            var labels = 0
+            var length = 0
+            var first: UInt8 = 0
+            var previous: UInt8 = 0
+            var sawHyphen = false
+            var index = start
+            while valid && index < bytes.count {
+                let byte = bytes[index]
+                if byte == dot {
+                    if length == 0 || length > 63 || first == hyphen || previous == hyphen {
+                        valid = false
+                    }
+                    labels += 1
+                    length = 0
+                    sawHyphen = false
+                } else if isAlnum(byte) {
+                    if length == 0 { first = byte }
+                    length += 1
+                    previous = byte
+                    if byte >= 0x41 && byte <= 0x5A { upper = true }
+                } else if byte == hyphen {
+                    if length == 0 { first = byte }
+                    length += 1
+                    previous = byte
+                    sawHyphen = true
+                } else {
+                    valid = false
+                }
+                index += 1
+            }
+            // The last label: letters and digits only, at least two, and at least two labels in all.
+            if valid && (length < 2 || length > 63 || sawHyphen || labels < 1) { valid = false }
+            if !valid { upper = bytes.contains { $0 >= 0x41 && $0 <= 0x5A } }
+            return (valid, upper)
+        }
+    }
+
     /// Whether a string is safe to write as one field of a line-oriented file (no whitespace, controls, `#`, `,`
     /// `:` or non-ASCII). Schema-valid names always are.
     public static func isSafeField(_ text: String) -> Bool {
@@ -51,6 +101,24 @@ public enum HostSyntax {
     public static func hasUppercase(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in bytes.contains { $0 >= 0x41 && $0 <= 0x5A } }
+    }
+
+    /// Whether two names are equal when ASCII letters are compared case-insensitively (as ``lowercased(_:)``
+    /// folds them).
+    static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for index in 0..<x.count {
+                    let p = x[index]
+                    let q = y[index]
+                    if p != q && (p | 0x20 != q | 0x20 || !((p | 0x20) >= 0x61 && (p | 0x20) <= 0x7A)) { return false }
+                }
+                return true
+            }
+        }
     }
 
     /// ASCII lower-casing (DNS names are compared case-insensitively, ASCII only).
