@@ -35,6 +35,22 @@ import Testing
         }
     }
 
+    @Test("escaped strings: runs of ASCII and UTF-8 between escapes, every escape form, invalid UTF-8 after one")
+    func escapedStrings() throws {
+        let text = "[\"a\\nb\u{E9}\\t\\u00e9c\\ud83d\\ude00\u{1F600}\\/\\\"\\\\\\b\\f\\r\"]"
+        let value = try StrictJSONReader.read(Array(text.utf8)).value
+        #expect(value == .array([.string("a\nb\u{E9}\t\u{E9}c\u{1F600}\u{1F600}/\"\\\u{08}\u{0C}\r")]))
+        // An invalid byte in the run after an escape is reported at that byte.
+        let bytes: [UInt8] = Array("[\"x\\ny".utf8) + [0xC3, 0x28] + Array("\"]".utf8)
+        do {
+            _ = try StrictJSONReader.read(bytes)
+            Issue.record("accepted invalid UTF-8 after an escape")
+        } catch {
+            #expect(error.reason.contains("invalid UTF-8"), "\(error)")
+            #expect(error.offset == 6, "\(error)")
+        }
+    }
+
     @Test func rejectsInvalidUTF8WithOffset() {
         let bytes: [UInt8] = Array("{\"k\": \"ab".utf8) + [0xC3, 0x28] + Array("\"}".utf8)
         do {

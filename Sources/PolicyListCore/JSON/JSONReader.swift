@@ -350,38 +350,44 @@ private struct Parser {
     }
 
     mutating func parseEscapedString(open: Int, start: Int) throws(JSONSyntaxError) -> String {
-        var scalars = String.UnicodeScalarView()
-        // Copy what the fast scan already passed.
-        let prefix = UnsafeBufferPointer(rebasing: bytes[start..<pos])
-        guard let head = String(validating: prefix, as: UTF8.self) else {
-            throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: start, to: pos))
-        }
-        scalars.append(contentsOf: head.unicodeScalars)
-        var runStart = pos
-        func flush(_ parser: Parser, _ from: Int, _ to: Int, into view: inout String.UnicodeScalarView) -> Bool {
+        // The decoded UTF-8 is built in one byte buffer: runs between escapes are copied whole (and validated
+        // when they hold non-ASCII bytes), escapes appended as their UTF-8. (Appending to a
+        // `String.UnicodeScalarView` cost a scalar at a time; MTA-STS bodies in observation lines are full of
+        // `\n`.)
+        var out: [UInt8] = []
+        out.reserveCapacity(pos - start + 64)
+        var runStart = start
+        var runASCII = true
+        func flush(_ parser: Parser, _ from: Int, _ to: Int, ascii: Bool, into out: inout [UInt8]) -> Bool {
             if from == to { return true }
             let slice = UnsafeBufferPointer(rebasing: parser.bytes[from..<to])
-            guard let run = String(validating: slice, as: UTF8.self) else { return false }
-            view.append(contentsOf: run.unicodeScalars)
+            if !ascii && String(validating: slice, as: UTF8.self) == nil { return false }
+            out.append(contentsOf: slice)
             return true
+        }
+        // The fast scan stopped at the first backslash; the bytes before it are the first run.
+        for index in start..<pos where bytes[index] >= 0x80 {
+            runASCII = false
+            break
         }
         while pos < bytes.count {
             let byte = bytes[pos]
             if byte == UInt8(ascii: "\"") {
-                guard flush(self, runStart, pos, into: &scalars) else {
+                guard flush(self, runStart, pos, ascii: runASCII, into: &out) else {
                     throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: runStart, to: pos))
                 }
                 pos += 1
-                return String(scalars)
+                return String(decoding: out, as: UTF8.self)
             }
             if byte < 0x20 {
                 throw fail("control character 0x\(String(byte, radix: 16)) in a string; expected \\u escape")
             }
             if byte != UInt8(ascii: "\\") {
+                if byte >= 0x80 { runASCII = false }
                 pos += 1
                 continue
             }
-            guard flush(self, runStart, pos, into: &scalars) else {
+            guard flush(self, runStart, pos, ascii: runASCII, into: &out) else {
                 throw fail("invalid UTF-8 in a string", at: firstInvalidUTF8(from: runStart, to: pos))
             }
             let escapeAt = pos
@@ -390,14 +396,12 @@ private struct Parser {
             let code = bytes[pos]
             pos += 1
             switch code {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(code)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 let unit = try parseHex4(escapeAt: escapeAt)
                 if unit >= 0xD800 && unit < 0xDC00 {
@@ -410,19 +414,25 @@ private struct Parser {
                     }
                     let value = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
                     guard let scalar = Unicode.Scalar(value) else { throw fail("invalid \\u escape", at: escapeAt) }
-                    scalars.append(scalar)
+                    append(scalar, to: &out)
                 } else if unit >= 0xDC00 && unit < 0xE000 {
                     throw fail("lone low surrogate \\u\(String(unit, radix: 16)) in a string", at: escapeAt)
                 } else {
                     guard let scalar = Unicode.Scalar(unit) else { throw fail("invalid \\u escape", at: escapeAt) }
-                    scalars.append(scalar)
+                    append(scalar, to: &out)
                 }
             default:
                 throw fail("invalid escape '\\\(Character(Unicode.Scalar(code)))' in a string", at: escapeAt)
             }
             runStart = pos
+            runASCII = true
         }
         throw fail("unterminated string", at: open)
+    }
+
+    /// Appends the UTF-8 encoding of `scalar`.
+    func append(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
+        for unit in UTF8.encode(scalar) ?? UTF8.EncodedScalar() { out.append(unit) }
     }
 
     mutating func parseHex4(escapeAt: Int) throws(JSONSyntaxError) -> UInt16 {
