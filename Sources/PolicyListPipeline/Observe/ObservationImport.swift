@@ -59,7 +59,7 @@ public enum ObservationImport {
         case reject(line: Int, bytes: [UInt8]?, error: String)
     }
 
-    /// One batch read and prepared away from the database.
+    /// One batch (or a slice of one) read and prepared away from the database.
     private struct Batch {
         var pending: [Pending] = []
         var warnings: [(line: Int, text: String)] = []
@@ -85,13 +85,23 @@ public enum ObservationImport {
         }
     }
 
-    /// The two halves of an import that run at the same time on two cores: the reader side reads, parses and
-    /// prepares batch k+1 (JSON, verdicts, SHA-256, zlib) while the writer side stores batch k, so the single
-    /// SQLite writer no longer waits for the CPU work and vice versa. `@unchecked Sendable` because
-    /// `DispatchQueue.concurrentPerform` wants a `@Sendable` body: iteration 0 touches only the writer
-    /// fields, iteration 1 only the reader fields, and `concurrentPerform` returns after both finish, so no
+    /// The work of an import, spread over the cores: while the writer side stores batch k (one transaction;
+    /// SQLite has one writer), the lines of batch k+1 are parsed and prepared (JSON, verdicts, SHA-256, zlib)
+    /// in ``chunks`` slices at once, each with its own memos; the results are put back in line order. Reading
+    /// the raw lines stays serial (it is ~1 % of the work) and so does the batch's segment, compressed on the
+    /// writer's thread before it stores the batch. With one slice on the reader side (as before), the two
+    /// halves were unbalanced: parsing took about twice as long as storing, so one core idled a third of the
+    /// time.
+    ///
+    /// `@unchecked Sendable` because `DispatchQueue.concurrentPerform` wants a `@Sendable` body: iteration 0
+    /// touches only the writer fields, iteration i > 0 only slot i - 1 of `parsed` and `reuses` (and reads
+    /// `raw`, which nobody writes meanwhile), and `concurrentPerform` returns after all of them finish, so no
     /// field is ever used by two threads at once.
     private final class Overlap: @unchecked Sendable {
+        /// Slices a batch's lines are parsed in (more than the two cores, so the thread that finishes its
+        /// part first, usually the writer, takes the next slice).
+        static let chunks = 4
+
         // Reader side.
         let reader: LineReader
         let path: String
@@ -99,10 +109,14 @@ public enum ObservationImport {
         let name: String
         let request: Request
         let progress: ProgressReporter?
+        /// The raw lines of the next batch (blank lines skipped).
+        var raw: [LineReader.Item] = []
+        /// The parsed slices of `raw`.
+        var parsed: [Batch]
+        var reuses: [Reuse]
         var next: Batch?
         var readError: PathError?
         var atEnd = false
-        var reuse = Reuse()
         // Writer side.
         let context: StageContext
         var tally: ImportTally
@@ -123,13 +137,15 @@ public enum ObservationImport {
             self.context = context
             self.tally = tally
             self.otherShards = otherShards
+            self.parsed = Array(repeating: Batch(), count: Self.chunks)
+            self.reuses = Array(repeating: Reuse(), count: Self.chunks)
         }
 
-        /// Reads up to one batch of pending items (blank and other-shard lines do not count) and prepares it.
-        func readBatch() {
-            var batch = Batch()
-            batch.pending.reserveCapacity(request.batchSize)
-            while batch.pending.count < request.batchSize {
+        /// Reads the raw lines of one batch: up to `batchSize` non-blank lines.
+        func readRaw() {
+            raw.removeAll(keepingCapacity: true)
+            raw.reserveCapacity(request.batchSize)
+            while raw.count < request.batchSize {
                 let item: LineReader.Item?
                 do throws(PathError) {
                     item = try reader.next()
@@ -142,6 +158,24 @@ public enum ObservationImport {
                     break
                 }
                 progress?.advance()
+                if case .line(_, let bytes) = item, bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                raw.append(item)
+            }
+        }
+
+        /// The lines of slice `index` of `raw`.
+        func chunkRange(_ index: Int) -> Range<Int> {
+            let size = (raw.count + Self.chunks - 1) / Self.chunks
+            let lower = min(raw.count, index * size)
+            return lower..<min(raw.count, lower + size)
+        }
+
+        /// Parses and prepares slice `index` of `raw` into `parsed[index]`.
+        func parseChunk(_ index: Int) {
+            var batch = Batch()
+            let range = chunkRange(index)
+            batch.pending.reserveCapacity(range.count)
+            for item in raw[range] {
                 switch item {
                 case .tooLong(let number, let length, let limit):
                     batch.pending.append(
@@ -150,17 +184,41 @@ public enum ObservationImport {
                             error: "line is \(length) bytes, longer than the \(limit)-byte read limit; "
                                 + "not loaded, so no bytes were kept"))
                 case .line(let number, let bytes):
-                    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    if let parsed = parse(
+                    if let item = parse(
                         bytes, number: number, name: name, request: request, warnings: &batch.warnings,
-                        otherShards: &batch.otherShards, reuse: &reuse)
+                        otherShards: &batch.otherShards, reuse: &reuses[index])
                     {
-                        batch.pending.append(parsed)
+                        batch.pending.append(item)
                     }
                 }
             }
-            // The batch's storable lines as one compressed segment, here on the reader's core (the writer
-            // recompresses only when some of them turn out to be stored already).
+            parsed[index] = batch
+        }
+
+        /// Puts the parsed slices back together, in line order, as the next batch to write.
+        func assemble() {
+            var batch = Batch()
+            batch.pending.reserveCapacity(raw.count)
+            for index in 0..<Self.chunks {
+                batch.pending.append(contentsOf: parsed[index].pending)
+                batch.warnings.append(contentsOf: parsed[index].warnings)
+                batch.otherShards += parsed[index].otherShards
+                parsed[index] = Batch()
+            }
+            next = batch.pending.isEmpty && batch.warnings.isEmpty && batch.otherShards == 0 ? nil : batch
+        }
+
+        /// Reads, parses and assembles the next batch with nothing else running (the first batch).
+        func readBatch() {
+            readRaw()
+            DispatchQueue.concurrentPerform(iterations: Self.chunks) { parseChunk($0) }
+            assemble()
+        }
+
+        /// Stores the batch in `writing` (one transaction), after compressing its lines as one segment.
+        func writeBatch() {
+            guard var batch = writing else { return }
+            writing = nil
             var lines: [[UInt8]] = []
             for item in batch.pending {
                 if case .store(let insert, _) = item, Observations.nanoseconds(insert.facts.observedAt) != nil {
@@ -168,13 +226,6 @@ public enum ObservationImport {
                 }
             }
             if !lines.isEmpty { batch.segment = try? Observations.PreparedSegment(lines) }
-            next = batch.pending.isEmpty && batch.warnings.isEmpty && batch.otherShards == 0 ? nil : batch
-        }
-
-        /// Stores the batch in `writing` (one transaction).
-        func writeBatch() {
-            guard var batch = writing else { return }
-            writing = nil
             for warning in batch.warnings { tally.warn(path: path, line: warning.line, warning.text) }
             otherShards += batch.otherShards
             do {
@@ -218,9 +269,11 @@ public enum ObservationImport {
                 overlap.writing = batch
                 overlap.next = nil
                 if overlap.moreToRead {
-                    DispatchQueue.concurrentPerform(iterations: 2) { index in
-                        if index == 0 { overlap.writeBatch() } else { overlap.readBatch() }
+                    overlap.readRaw()
+                    DispatchQueue.concurrentPerform(iterations: 1 + Overlap.chunks) { index in
+                        if index == 0 { overlap.writeBatch() } else { overlap.parseChunk(index - 1) }
                     }
+                    overlap.assemble()
                 } else {
                     overlap.writeBatch()
                 }
