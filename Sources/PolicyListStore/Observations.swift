@@ -129,14 +129,22 @@ public struct Observations {
 
     /// One observation of a batch for ``insertBatch(_:segment:)``.
     public struct PendingInsert: Sendable {
-        /// The parsed facts.
-        public var facts: ObservationFacts
+        /// The parsed facts (fixed: ``domain``, ``source`` and ``observedNanoseconds`` are read from them).
+        public let facts: ObservationFacts
         /// The verdict to store; `nil` computes `facts.verdict` (only when the row is new).
         public var verdict: ObservationVerdict?
         /// The evidence reference.
         public var ref: String
         /// The input line exactly as read.
         public var line: [UInt8]
+        /// The identity of the row (`facts`' domain, source and instant in nanoseconds, `nil` when outside the
+        /// supported range), read out once: the writer looks at it several times per row, and each look
+        /// through the `facts` enum copied the whole observation.
+        public let domain: String
+        /// See ``domain``.
+        public let source: String
+        /// See ``domain``.
+        public let observedNanoseconds: Int64?
 
         /// What ``prepare()`` computed, if it ran.
         public private(set) var prepared: Prepared?
@@ -147,6 +155,9 @@ public struct Observations {
             self.verdict = verdict
             self.ref = ref
             self.line = line
+            self.domain = facts.domain
+            self.source = facts.source
+            self.observedNanoseconds = Observations.nanoseconds(facts.observedAt)
         }
 
         /// The database-free work of an insert: the verdict, the line's hash, and the policy blob hashed and
@@ -244,28 +255,29 @@ public struct Observations {
         // The new rows: their item index and line hash, in order.
         var fresh: [(index: Int, ns: Int64, hash: String)] = []
         fresh.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            let facts = item.facts
-            guard let ns = Self.nanoseconds(facts.observedAt) else {
-                throw StoreError.column("observedAt \(facts.observedAt) is outside 1677–2262", sql: "observations")
+        for index in items.indices {
+            guard let ns = items[index].observedNanoseconds else {
+                throw StoreError.column(
+                    "observedAt \(items[index].facts.observedAt) is outside 1677–2262", sql: "observations")
             }
-            let lineHash = item.prepared?.lineHash ?? SHA256.hex(item.line)
-            let identity = Identity(domain: facts.domain, ns: ns, source: facts.source)
+            let lineHash = items[index].prepared?.lineHash ?? SHA256.hex(items[index].line)
+            let identity = Identity(domain: items[index].domain, ns: ns, source: items[index].source)
             if let earlier = seen[identity] {
                 outcomes.append(
                     earlier.hash == lineHash ? .alreadyKnown(ref: earlier.ref) : .conflict(ref: earlier.ref))
                 continue
             }
-            if let existing = try db.query(Self.identitySQL, [.text(facts.domain), .int(ns), .text(facts.source)])
-                .first
-            {
+            if let existing = try db.query(
+                Self.identitySQL, [.text(identity.domain), .int(ns), .text(identity.source)]
+            )
+            .first {
                 let existingRef: String = try existing.get(0)
                 let existingHash: String = try existing.get(1)
                 outcomes.append(
                     existingHash == lineHash ? .alreadyKnown(ref: existingRef) : .conflict(ref: existingRef))
                 continue
             }
-            seen[identity] = (item.ref, lineHash)
+            seen[identity] = (items[index].ref, lineHash)
             fresh.append((index, ns, lineHash))
             outcomes.append(.inserted(id: 0))
         }

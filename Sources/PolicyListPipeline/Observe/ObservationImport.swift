@@ -221,7 +221,7 @@ public enum ObservationImport {
             writing = nil
             var lines: [[UInt8]] = []
             for item in batch.pending {
-                if case .store(let insert, _) = item, Observations.nanoseconds(insert.facts.observedAt) != nil {
+                if case .store(let insert, _) = item, insert.observedNanoseconds != nil {
                     lines.append(insert.line)
                 }
             }
@@ -366,7 +366,7 @@ public enum ObservationImport {
             var batch: [Observations.PendingInsert] = []
             batch.reserveCapacity(pending.count)
             for item in pending {
-                if case .store(let insert, _) = item, Observations.nanoseconds(insert.facts.observedAt) != nil {
+                if case .store(let insert, _) = item, insert.observedNanoseconds != nil {
                     batch.append(insert)
                 }
             }
@@ -374,10 +374,9 @@ public enum ObservationImport {
             for item in pending {
                 switch item {
                 case .store(let insert, let line):
-                    let facts = insert.facts
                     let bytes = insert.line
-                    guard Observations.nanoseconds(facts.observedAt) != nil else {
-                        let error = "observedAt: \(facts.observedAt) is outside the supported range (1677-2262)"
+                    guard insert.observedNanoseconds != nil else {
+                        let error = "observedAt: \(insert.facts.observedAt) is outside the supported range (1677-2262)"
                         try rejections.record(
                             kind: kind, source: path, location: "line \(line)", bytes: bytes, error: error, at: now)
                         batchTally.reject(path: path, line: line, error: error)
