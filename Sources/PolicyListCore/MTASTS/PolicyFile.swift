@@ -125,8 +125,6 @@ extension MTASTS {
         return nil
     }
 
-    private static let textPlain: [UInt8] = Array("text/plain".utf8)
-
     /// Whether the media type (type/subtype before any `;`, case-insensitive) is `text/plain`; parameters,
     /// charset included, are ignored (§3.2).
     static func isTextPlain(_ contentType: String) -> Bool {
@@ -139,8 +137,10 @@ extension MTASTS {
             var start = 0
             while start < end && isSpace(bytes[start]) { start += 1 }
             while end > start && isSpace(bytes[end - 1]) { end -= 1 }
-            guard end - start == textPlain.count else { return false }
-            for index in 0..<textPlain.count where asciiLower(bytes[start + index]) != textPlain[index] { return false }
+            let textPlain: StaticString = "text/plain"
+            guard end - start == textPlain.utf8CodeUnitCount else { return false }
+            let expected = textPlain.utf8Start
+            for index in 0..<(end - start) where asciiLower(bytes[start + index]) != expected[index] { return false }
             return true
         }
     }
@@ -149,18 +149,32 @@ extension MTASTS {
 
     private enum Key { case version, mode, maxAge, mx, other }
 
-    private static let keyVersion: [UInt8] = Array("version".utf8)
-    private static let keyMode: [UInt8] = Array("mode".utf8)
-    private static let keyMaxAge: [UInt8] = Array("max_age".utf8)
+    /// Whether `buf[range]` is exactly the ASCII `literal`. A string literal's bytes are a constant, unlike a
+    /// `static let` array (a lazily initialised global: every use pays a `swift_once` check).
+    @inline(__always)
+    static func matches(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<range.count where buf[range.lowerBound + index] != expected[index] { return false }
+        return true
+    }
+
+    /// Whether `buf[a]` and `buf[b]` hold the same bytes.
+    @inline(__always)
+    static func sameBytes(_ buf: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where buf[a.lowerBound + index] != buf[b.lowerBound + index] { return false }
+        return true
+    }
 
     @inline(__always)
     private static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
         switch key.count {
         case 2: return buf[key.lowerBound] == 0x6D && buf[key.lowerBound + 1] == 0x78 ? .mx : .other
-        case 4: return buf[key].elementsEqual(keyMode) ? .mode : .other
+        case 4: return matches(buf, key, "mode") ? .mode : .other
         case 7:
-            if buf[key].elementsEqual(keyVersion) { return .version }
-            return buf[key].elementsEqual(keyMaxAge) ? .maxAge : .other
+            if matches(buf, key, "version") { return .version }
+            return matches(buf, key, "max_age") ? .maxAge : .other
         default: return .other
         }
     }
@@ -192,7 +206,7 @@ extension MTASTS {
                 for b in buf[key] { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
                 if otherHashes.insert(hash).inserted {
                     otherKeys.append((hash, key))
-                } else if otherKeys.contains(where: { $0.hash == hash && buf[$0.key].elementsEqual(buf[key]) }) {
+                } else if otherKeys.contains(where: { $0.hash == hash && sameBytes(buf, $0.key, key) }) {
                     duplicate(buf, key, line)
                 } else {
                     otherKeys.append((hash, key))
@@ -314,24 +328,19 @@ extension MTASTS {
 
     // MARK: Semantics (both profiles)
 
-    private static let stsV1: [UInt8] = Array("STSv1".utf8)
-    private static let enforceBytes: [UInt8] = Array("enforce".utf8)
-    private static let testingBytes: [UInt8] = Array("testing".utf8)
-    private static let noneBytes: [UInt8] = Array("none".utf8)
-
     private static func semantics(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields, strict: Bool) -> PolicyVerdict {
         var warnings = fields.warnings
         guard let version = fields.version else { return .failure(Issue(.missingVersion), warnings: warnings) }
-        guard buf[version].elementsEqual(stsV1) else {
+        guard matches(buf, version, "STSv1") else {
             return .failure(Issue(.badVersion, makeString(buf[version])), warnings: warnings)
         }
         guard let modeRange = fields.mode else { return .failure(Issue(.missingMode), warnings: warnings) }
         let mode: Mode
-        if buf[modeRange].elementsEqual(enforceBytes) {
+        if matches(buf, modeRange, "enforce") {
             mode = .enforce
-        } else if buf[modeRange].elementsEqual(testingBytes) {
+        } else if matches(buf, modeRange, "testing") {
             mode = .testing
-        } else if buf[modeRange].elementsEqual(noneBytes) {
+        } else if matches(buf, modeRange, "none") {
             mode = .none
         } else {
             return .failure(Issue(.badMode, makeString(buf[modeRange])), warnings: warnings)
