@@ -44,7 +44,10 @@ import Testing
         let got = MTASTS.evaluatePolicy(body: body, http: http, certificate: certificate)
         let want = PolicyParserReference.evaluatePolicy(body: body, http: http, certificate: certificate)
         let same = got == want && flattened(got) == flattened(want)
-        #expect(same, "\(label()): body \(body) got \(got) want \(want)")
+        #expect(
+            same,
+            "\(label()): body \(String(decoding: body, as: UTF8.self).debugDescription) \(body.count) bytes, got \(got), want \(want)"
+        )
         return same
     }
 
@@ -212,6 +215,21 @@ import Testing
             "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 1\n\r\n",
         ]
         for body in bodies { Self.agree(Array(body.utf8), "edge \(body.debugDescription)") }
+        let label63 = String(repeating: "a", count: 63)
+        let mxValues = [
+            "1.2.3", "1234.1.2.3", "1.2.3.4.5", "01.2.3.4", "*.1.2.3.4", "1.2.3.a", "1.2.3.4.", "1.2.-3.4", "a-.b",
+            "a.-b", "-", "*", "*.", "*.*", "**.a", "*a.b", "A", "a.B.", "A.b..", label63 + ".com",
+            label63 + "a.com", String(repeating: "a.", count: 126) + "a", String(repeating: "a.", count: 127),
+            String(repeating: "a.", count: 126) + "ab", "a_b.c", "a b.c", "\u{C4}.com", "xn--4ca.com.",
+        ]
+        for value in mxValues {
+            for mode in ["enforce", "none"] {
+                for other in ["", "mx: b.example\n", "mx: B.example\n"] {
+                    let body = "version: STSv1\nmode: \(mode)\n\(other)mx: \(value)\n\(other)max_age: 86400\n"
+                    Self.agree(Array(body.utf8), "mx \(body.debugDescription)")
+                }
+            }
+        }
         Self.agree([UInt8](repeating: 0x61, count: MTASTS.maxPolicyBytes + 1), "too large")
         Self.agree([0x76, 0x3A, 0xC3, 0x28, 0x0A], "invalid UTF-8 value")
         Self.agree([0x6D, 0x78, 0x3A, 0x20, 0xC3, 0xA9, 0x2E, 0x63, 0x0A], "non-ASCII mx")
