@@ -179,18 +179,56 @@ extension MTASTS {
         }
     }
 
+    /// Byte ranges in file order: the first eight inline, the rest in an array, so that the `mx` values of a
+    /// typical policy cost no heap allocation.
+    struct RangeList {
+        private static var inlineCapacity: Int { 8 }
+        /// How many ranges there are.
+        private(set) var count = 0
+        private var inline:
+            (
+                Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>
+            ) = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        private var overflow: [Range<Int>] = []
+
+        mutating func append(_ range: Range<Int>) {
+            if count < Self.inlineCapacity {
+                let index = count
+                withUnsafeMutableBytes(of: &inline) { raw in
+                    raw.storeBytes(
+                        of: range, toByteOffset: index * MemoryLayout<Range<Int>>.stride, as: Range<Int>.self)
+                }
+            } else {
+                overflow.append(range)
+            }
+            count += 1
+        }
+
+        subscript(index: Int) -> Range<Int> {
+            if index < Self.inlineCapacity {
+                return withUnsafeBytes(of: inline) { raw in
+                    raw.load(fromByteOffset: index * MemoryLayout<Range<Int>>.stride, as: Range<Int>.self)
+                }
+            }
+            return overflow[index - Self.inlineCapacity]
+        }
+    }
+
     /// The fields of one policy as byte ranges into the body: the first `version`, `mode` and `max_age`,
     /// every `mx`; repeated non-`mx` keys become warnings.
     private struct Fields {
+        /// Past this many distinct other keys, a hash set finds repeats (a linear scan is cheaper before).
+        private static var linearKeys: Int { 16 }
+
         var version: Range<Int>?
         var mode: Range<Int>?
         var maxAge: Range<Int>?
-        var mx: [Range<Int>] = []
+        var mx = RangeList()
         var warnings: [Issue] = []
+        /// Every distinct key other than the four above, first occurrence only, with its FNV-1a hash.
         var otherKeys: [(hash: UInt64, key: Range<Int>)] = []
+        /// The hashes of `otherKeys`, filled once there are more than ``linearKeys`` of them.
         var otherHashes: Set<UInt64> = []
-
-        init() { mx.reserveCapacity(4) }
 
         mutating func add(_ buf: UnsafeBufferPointer<UInt8>, key: Range<Int>, value: Range<Int>, line: Int) {
             switch classify(buf, key) {
@@ -204,13 +242,17 @@ extension MTASTS {
             case .other:
                 var hash: UInt64 = 0xcbf2_9ce4_8422_2325
                 for b in buf[key] { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-                if otherHashes.insert(hash).inserted {
-                    otherKeys.append((hash, key))
-                } else if otherKeys.contains(where: { $0.hash == hash && sameBytes(buf, $0.key, key) }) {
-                    duplicate(buf, key, line)
+                // A repeat is a key whose bytes were seen before; a mere hash collision is a new key.
+                let repeated: Bool
+                if otherKeys.count < Self.linearKeys {
+                    repeated = otherKeys.contains { $0.hash == hash && sameBytes(buf, $0.key, key) }
                 } else {
-                    otherKeys.append((hash, key))
+                    if otherHashes.isEmpty { otherHashes = Set(otherKeys.lazy.map(\.hash)) }
+                    repeated =
+                        !otherHashes.insert(hash).inserted
+                        && otherKeys.contains { $0.hash == hash && sameBytes(buf, $0.key, key) }
                 }
+                if repeated { duplicate(buf, key, line) } else { otherKeys.append((hash, key)) }
             }
         }
 
@@ -355,8 +397,8 @@ extension MTASTS {
 
         var mx: [String] = []
         mx.reserveCapacity(fields.mx.count)
-        for range in fields.mx {
-            let raw = buf[range]
+        for index in 0..<fields.mx.count {
+            let raw = buf[fields.mx[index]]
             if strict {
                 guard isMXPattern(raw) else {
                     return .failure(Issue(.mxInvalidPattern, makeString(raw)), warnings: warnings)
