@@ -105,6 +105,9 @@ extension MTASTS {
             let verdict = PolicyVerdict.failure(Issue(.tooLarge, "\(body.count) bytes"))
             return PolicyVerdicts(strict: verdict, lenient: verdict)
         }
+        // One scan serves both profiles when the strict line pass has nothing to object to: the lenient
+        // scanner then collects exactly the same fields (see `cleanFields`). Otherwise each profile scans.
+        if let fields = cleanFields(body) { return verdicts(body, fields) }
         return PolicyVerdicts(strict: strictPolicy(body), lenient: lenientPolicy(body))
     }
 
@@ -261,6 +264,75 @@ extension MTASTS {
         }
     }
 
+    // MARK: One scan for both profiles
+
+    /// The fields of a body that passes every line check of ``strictPolicy(_:)``, in one pass over it; `nil` as
+    /// soon as a byte would make any of them (BOM, bare CR, blank line, leading whitespace, no colon, bad key,
+    /// whitespace before the colon, empty value, control character, invalid UTF-8) object, or an empty body.
+    ///
+    /// For such a body ``lenientPolicy(_:)`` collects the same fields, with the same line numbers and
+    /// duplicate-key warnings: both split at LF and number lines alike; there is no bare CR, so the lenient
+    /// profile's one trailing CR is exactly the CRLF the strict one removes; a line has no leading
+    /// whitespace and its key is an `sts-policy-ext-name` (no whitespace, no colon), so both find the same
+    /// colon and key; the value holds a non-whitespace byte, so trimming the line and trimming the value end at
+    /// the same byte; no value is empty, so the lenient profile skips no `mx`; the empty segment after a
+    /// final terminator has no colon and adds nothing. `PolicyParserDifferentialTests` checks this against
+    /// both scanners.
+    private static func cleanFields(_ buf: UnsafeBufferPointer<UInt8>) -> Fields? {
+        let n = buf.count
+        var fields = Fields()
+        var i = 0
+        var line = 1
+        while i < n {
+            // The key, `ALPHA / DIGIT` then up to 31 of `ALPHA / DIGIT / "_" / "-" / "."`, up to the colon.
+            let keyStart = i
+            guard isAlnum(buf[i]) else { return nil }
+            i += 1
+            while i < n {
+                let b = buf[i]
+                if b == 0x3A { break }
+                guard isAlnum(b) || b == 0x5F || b == 0x2D || b == 0x2E else { return nil }
+                i += 1
+            }
+            guard i < n, i - keyStart <= 32 else { return nil }
+            let key = keyStart..<i
+            i += 1
+            while i < n && isWSP(buf[i]) { i += 1 }
+            // The value: visible ASCII, SP, UTF-8; HTAB only in the trailing whitespace; ends at LF or CRLF.
+            let valueStart = i
+            var valueEnd = i
+            var firstTab = Int.max
+            var highBit = false
+            while i < n {
+                let b = buf[i]
+                if b > 0x20 && b < 0x7F {
+                    valueEnd = i + 1
+                } else if b == 0x20 {
+                    // space: part of the value only if something visible follows
+                } else if b == 0x0A {
+                    break
+                } else if b >= 0x80 {
+                    highBit = true
+                    valueEnd = i + 1
+                } else if b == 0x09 {
+                    if firstTab == Int.max { firstTab = i }
+                } else if b == 0x0D && i + 1 < n && buf[i + 1] == 0x0A {
+                    break
+                } else {
+                    return nil
+                }
+                i += 1
+            }
+            guard valueEnd > valueStart, firstTab >= valueEnd else { return nil }
+            if highBit && !isValidUTF8(buf[valueStart..<valueEnd]) { return nil }
+            fields.add(buf, key: key, value: valueStart..<valueEnd, line: line)
+            if i == n { return fields }  // the last line, without a terminator
+            i += buf[i] == 0x0D ? 2 : 1
+            line += 1
+        }
+        return line > 1 ? fields : nil  // after a final terminator; an empty body is a blank line
+    }
+
     // MARK: Profile S
 
     /// Profile S: the §3.2 ABNF. Structural errors (bare CR, blank line) anywhere win over per-line syntax
@@ -370,13 +442,16 @@ extension MTASTS {
 
     // MARK: Semantics (both profiles)
 
-    private static func semantics(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields, strict: Bool) -> PolicyVerdict {
-        var warnings = fields.warnings
-        guard let version = fields.version else { return .failure(Issue(.missingVersion), warnings: warnings) }
-        guard matches(buf, version, "STSv1") else {
-            return .failure(Issue(.badVersion, makeString(buf[version])), warnings: warnings)
-        }
-        guard let modeRange = fields.mode else { return .failure(Issue(.missingMode), warnings: warnings) }
+    /// The outcome of the checks both profiles make alike on the same fields: version, mode, max_age.
+    private enum Header {
+        case valid(Mode, maxAge: Int)
+        case invalid(Issue)
+    }
+
+    private static func header(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields) -> Header {
+        guard let version = fields.version else { return .invalid(Issue(.missingVersion)) }
+        guard matches(buf, version, "STSv1") else { return .invalid(Issue(.badVersion, makeString(buf[version]))) }
+        guard let modeRange = fields.mode else { return .invalid(Issue(.missingMode)) }
         let mode: Mode
         if matches(buf, modeRange, "enforce") {
             mode = .enforce
@@ -385,43 +460,161 @@ extension MTASTS {
         } else if matches(buf, modeRange, "none") {
             mode = .none
         } else {
-            return .failure(Issue(.badMode, makeString(buf[modeRange])), warnings: warnings)
+            return .invalid(Issue(.badMode, makeString(buf[modeRange])))
         }
-        guard let maxAgeRange = fields.maxAge else { return .failure(Issue(.missingMaxAge), warnings: warnings) }
+        guard let maxAgeRange = fields.maxAge else { return .invalid(Issue(.missingMaxAge)) }
         guard maxAgeRange.count <= 10, buf[maxAgeRange].allSatisfy(isDigit) else {
-            return .failure(Issue(.badMaxAge, makeString(buf[maxAgeRange])), warnings: warnings)
+            return .invalid(Issue(.badMaxAge, makeString(buf[maxAgeRange])))
         }
         var maxAge = 0
-        for b in buf[maxAgeRange] { maxAge = maxAge * 10 + Int(b &- 0x30) }
-        if maxAge > maxMaxAge { return .failure(Issue(.maxAgeOutOfRange, "\(maxAge)"), warnings: warnings) }
+        for index in maxAgeRange { maxAge = maxAge * 10 + Int(buf[index] &- 0x30) }
+        if maxAge > maxMaxAge { return .invalid(Issue(.maxAgeOutOfRange, "\(maxAge)")) }
+        return .valid(mode, maxAge: maxAge)
+    }
 
-        var mx: [String] = []
-        mx.reserveCapacity(fields.mx.count)
-        for index in 0..<fields.mx.count {
-            let raw = buf[fields.mx[index]]
-            if strict {
-                guard isMXPattern(raw) else {
-                    return .failure(Issue(.mxInvalidPattern, makeString(raw)), warnings: warnings)
-                }
-                if isIPv4Like(raw) { warnings.append(Issue(.mxIPLiteral, makeString(raw))) }
-                mx.append(makeString(raw))
+    /// What one `mx` value is, in one pass: a valid `["*."] Domain` (``isMXPattern(_:)``), an IPv4 literal
+    /// (``isIPv4Like(_:)``), with an upper-case letter. Both checks ignore case, so they hold for the value
+    /// lower-cased too; `upper` is only meaningful when `valid`.
+    private struct MXShape {
+        var valid = false
+        var ipv4 = false
+        var upper = false
+    }
+
+    private static func mxShape(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> MXShape {
+        var i = range.lowerBound
+        let end = range.upperBound
+        if i < end && buf[i] == 0x2A {
+            guard i + 1 < end && buf[i + 1] == 0x2E else { return MXShape() }
+            i += 2
+        }
+        guard i < end && end - i <= 253 else { return MXShape() }
+        var shape = MXShape()
+        var labelLength = 0
+        var previous: UInt8 = 0x2E
+        var dots = 0
+        var digitsOnly = true
+        var shortLabels = true
+        while i < end {
+            let b = buf[i]
+            if b == 0x2E {
+                if labelLength == 0 || previous == 0x2D { return MXShape() }
+                labelLength = 0
+                dots += 1
+            } else if isDigit(b) {
+                labelLength += 1
+            } else if isAlpha(b) {
+                labelLength += 1
+                digitsOnly = false
+                if b < 0x61 { shape.upper = true }
+            } else if b == 0x2D {
+                if labelLength == 0 { return MXShape() }
+                labelLength += 1
+                digitsOnly = false
             } else {
-                var normalised = raw.lazy.map(asciiLower)[...]
-                if normalised.last == 0x2E { normalised = normalised.dropLast() }
-                guard isMXPattern(normalised) else {
-                    warnings.append(Issue(.mxDropped, makeString(raw)))
-                    continue
+                return MXShape()
+            }
+            if labelLength > 63 { return MXShape() }
+            if labelLength > 3 { shortLabels = false }
+            previous = b
+            i += 1
+        }
+        guard labelLength > 0 && previous != 0x2D else { return MXShape() }
+        shape.valid = true
+        shape.ipv4 = digitsOnly && shortLabels && dots == 3
+        return shape
+    }
+
+    /// `buf[range]` with ASCII letters lower-cased.
+    private static func lowercasedString(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: range.count) { out in
+            for index in 0..<range.count { out[index] = asciiLower(buf[range.lowerBound + index]) }
+            return range.count
+        }
+    }
+
+    /// Both verdicts from one set of fields. The version/mode/max_age checks are the same for both profiles;
+    /// the `mx` values are looked at once: strict fails on an invalid pattern and warns on an IPv4 literal,
+    /// lenient lower-cases, drops a trailing dot, drops invalid and IPv4 values with a warning. While every
+    /// value is a valid lower-case non-IPv4 pattern, both profiles have the same list and warnings, and
+    /// share one verdict; from the first other one on, the lenient profile keeps its own (reusing the strict
+    /// profile's string where the value is the same).
+    private static func verdicts(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields) -> PolicyVerdicts {
+        let mode: Mode
+        let maxAge: Int
+        switch header(buf, fields) {
+        case .invalid(let issue):
+            let verdict = PolicyVerdict.failure(issue, warnings: fields.warnings)
+            return PolicyVerdicts(strict: verdict, lenient: verdict)
+        case .valid(let valid, let age):
+            mode = valid
+            maxAge = age
+        }
+        let count = fields.mx.count
+        var strictMX: [String] = []
+        strictMX.reserveCapacity(count)
+        var strictWarnings = fields.warnings
+        var strictFailure: Issue?
+        var lenientMX: [String] = []
+        var lenientWarnings: [Issue] = []
+        var lenientSeparate = false
+        for index in 0..<count {
+            let range = fields.mx[index]
+            let shape = mxShape(buf, range)
+            var strictString: String?
+            if strictFailure == nil {
+                if shape.valid {
+                    let string = makeString(buf[range])
+                    if shape.ipv4 { strictWarnings.append(Issue(.mxIPLiteral, string)) }
+                    strictMX.append(string)
+                    strictString = string
+                } else {
+                    strictFailure = Issue(.mxInvalidPattern, makeString(buf[range]))
                 }
-                if isIPv4Like(normalised) {
-                    warnings.append(Issue(.mxDroppedIPLiteral, makeString(raw)))
-                    continue
-                }
-                mx.append(makeString(normalised))
+            }
+            if !lenientSeparate {
+                if shape.valid && !shape.ipv4 && !shape.upper { continue }
+                // The values before this one were all kept unchanged by both profiles, with no warning.
+                lenientSeparate = true
+                lenientMX.reserveCapacity(count)
+                lenientMX.append(contentsOf: strictMX.prefix(index))
+                lenientWarnings = fields.warnings
+            }
+            var normalised = range
+            var normalisedShape = shape
+            if !range.isEmpty && buf[range.upperBound - 1] == 0x2E {
+                normalised = range.lowerBound..<(range.upperBound - 1)
+                normalisedShape = mxShape(buf, normalised)
+            }
+            if !normalisedShape.valid {
+                lenientWarnings.append(Issue(.mxDropped, strictString ?? makeString(buf[range])))
+            } else if normalisedShape.ipv4 {
+                lenientWarnings.append(Issue(.mxDroppedIPLiteral, strictString ?? makeString(buf[range])))
+            } else if normalisedShape.upper {
+                lenientMX.append(lowercasedString(buf, normalised))
+            } else if let strictString, normalised == range {
+                lenientMX.append(strictString)
+            } else {
+                lenientMX.append(makeString(buf[normalised]))
             }
         }
+        let strict = verdict(mode, maxAge, strictMX, strictWarnings, failure: strictFailure)
+        guard lenientSeparate else { return PolicyVerdicts(strict: strict, lenient: strict) }
+        return PolicyVerdicts(strict: strict, lenient: verdict(mode, maxAge, lenientMX, lenientWarnings, failure: nil))
+    }
+
+    private static func verdict(_ mode: Mode, _ maxAge: Int, _ mx: [String], _ warnings: [Issue], failure: Issue?)
+        -> PolicyVerdict
+    {
+        if let failure { return .failure(failure, warnings: warnings) }
         if mode != .none && mx.isEmpty { return .failure(Issue(.missingMX), warnings: warnings) }
         return PolicyVerdict(
             reason: nil, parsed: ParsedPolicy(version: "STSv1", mode: mode, maxAge: maxAge, mx: mx),
             warnings: warnings)
+    }
+
+    /// One profile's verdict on its own fields (the two-scan path).
+    private static func semantics(_ buf: UnsafeBufferPointer<UInt8>, _ fields: Fields, strict: Bool) -> PolicyVerdict {
+        verdicts(buf, fields)[strict ? .strict : .lenient]
     }
 }
