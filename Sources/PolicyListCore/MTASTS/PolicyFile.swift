@@ -107,7 +107,8 @@ extension MTASTS {
         }
         // One scan serves both profiles when the strict line pass has nothing to object to: the lenient
         // scanner then collects exactly the same fields (see `cleanFields`). Otherwise each profile scans.
-        if let fields = cleanFields(body) { return verdicts(body, fields) }
+        var fields = Fields()
+        if cleanFields(body, into: &fields) { return verdicts(body, fields) }
         return PolicyVerdicts(strict: strictPolicy(body), lenient: lenientPolicy(body))
     }
 
@@ -131,6 +132,7 @@ extension MTASTS {
     /// Whether the media type (type/subtype before any `;`, case-insensitive) is `text/plain`; parameters,
     /// charset included, are ignored (§3.2).
     static func isTextPlain(_ contentType: String) -> Bool {
+        if contentType == "text/plain" { return true }  // the usual answer, without the byte loop
         // One pass over contiguous bytes (the lazy reversed/dropped views this replaced cost more than
         // parsing the policy body itself).
         var contentType = contentType
@@ -183,37 +185,48 @@ extension MTASTS {
     }
 
     /// Byte ranges in file order: the first eight inline, the rest in an array, so that the `mx` values of a
-    /// typical policy cost no heap allocation.
+    /// typical policy cost no heap allocation. (Reached by `switch`, so that reading one does not copy the
+    /// inline store.)
     struct RangeList {
-        private static var inlineCapacity: Int { 8 }
         /// How many ranges there are.
         private(set) var count = 0
-        private var inline:
-            (
-                Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>
-            ) = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        private var r0 = 0..<0
+        private var r1 = 0..<0
+        private var r2 = 0..<0
+        private var r3 = 0..<0
+        private var r4 = 0..<0
+        private var r5 = 0..<0
+        private var r6 = 0..<0
+        private var r7 = 0..<0
         private var overflow: [Range<Int>] = []
 
         mutating func append(_ range: Range<Int>) {
-            if count < Self.inlineCapacity {
-                let index = count
-                withUnsafeMutableBytes(of: &inline) { raw in
-                    raw.storeBytes(
-                        of: range, toByteOffset: index * MemoryLayout<Range<Int>>.stride, as: Range<Int>.self)
-                }
-            } else {
-                overflow.append(range)
+            switch count {
+            case 0: r0 = range
+            case 1: r1 = range
+            case 2: r2 = range
+            case 3: r3 = range
+            case 4: r4 = range
+            case 5: r5 = range
+            case 6: r6 = range
+            case 7: r7 = range
+            default: overflow.append(range)
             }
             count += 1
         }
 
         subscript(index: Int) -> Range<Int> {
-            if index < Self.inlineCapacity {
-                return withUnsafeBytes(of: inline) { raw in
-                    raw.load(fromByteOffset: index * MemoryLayout<Range<Int>>.stride, as: Range<Int>.self)
-                }
+            switch index {
+            case 0: return r0
+            case 1: return r1
+            case 2: return r2
+            case 3: return r3
+            case 4: return r4
+            case 5: return r5
+            case 6: return r6
+            case 7: return r7
+            default: return overflow[index - 8]
             }
-            return overflow[index - Self.inlineCapacity]
         }
     }
 
@@ -266,9 +279,10 @@ extension MTASTS {
 
     // MARK: One scan for both profiles
 
-    /// The fields of a body that passes every line check of ``strictPolicy(_:)``, in one pass over it; `nil` as
-    /// soon as a byte would make any of them (BOM, bare CR, blank line, leading whitespace, no colon, bad key,
-    /// whitespace before the colon, empty value, control character, invalid UTF-8) object, or an empty body.
+    /// Collects the fields of a body that passes every line check of ``strictPolicy(_:)`` in one pass over it;
+    /// `false` (with `fields` half-filled) as soon as a byte would make any of them object (BOM, bare CR, blank
+    /// line, leading whitespace, no colon, bad key, whitespace before the colon, empty value, control
+    /// character, invalid UTF-8), and for an empty body.
     ///
     /// For such a body ``lenientPolicy(_:)`` collects the same fields, with the same line numbers and
     /// duplicate-key warnings: both split at LF and number lines alike; there is no bare CR, so the lenient
@@ -278,23 +292,22 @@ extension MTASTS {
     /// the same byte; no value is empty, so the lenient profile skips no `mx`; the empty segment after a
     /// final terminator has no colon and adds nothing. `PolicyParserDifferentialTests` checks this against
     /// both scanners.
-    private static func cleanFields(_ buf: UnsafeBufferPointer<UInt8>) -> Fields? {
+    private static func cleanFields(_ buf: UnsafeBufferPointer<UInt8>, into fields: inout Fields) -> Bool {
         let n = buf.count
-        var fields = Fields()
         var i = 0
         var line = 1
         while i < n {
             // The key, `ALPHA / DIGIT` then up to 31 of `ALPHA / DIGIT / "_" / "-" / "."`, up to the colon.
             let keyStart = i
-            guard isAlnum(buf[i]) else { return nil }
+            guard isAlnum(buf[i]) else { return false }
             i += 1
             while i < n {
                 let b = buf[i]
                 if b == 0x3A { break }
-                guard isAlnum(b) || b == 0x5F || b == 0x2D || b == 0x2E else { return nil }
+                guard isAlnum(b) || b == 0x5F || b == 0x2D || b == 0x2E else { return false }
                 i += 1
             }
-            guard i < n, i - keyStart <= 32 else { return nil }
+            guard i < n, i - keyStart <= 32 else { return false }
             let key = keyStart..<i
             i += 1
             while i < n && isWSP(buf[i]) { i += 1 }
@@ -319,18 +332,18 @@ extension MTASTS {
                 } else if b == 0x0D && i + 1 < n && buf[i + 1] == 0x0A {
                     break
                 } else {
-                    return nil
+                    return false
                 }
                 i += 1
             }
-            guard valueEnd > valueStart, firstTab >= valueEnd else { return nil }
-            if highBit && !isValidUTF8(buf[valueStart..<valueEnd]) { return nil }
+            guard valueEnd > valueStart, firstTab >= valueEnd else { return false }
+            if highBit && !isValidUTF8(buf[valueStart..<valueEnd]) { return false }
             fields.add(buf, key: key, value: valueStart..<valueEnd, line: line)
-            if i == n { return fields }  // the last line, without a terminator
+            if i == n { return true }  // the last line, without a terminator
             i += buf[i] == 0x0D ? 2 : 1
             line += 1
         }
-        return line > 1 ? fields : nil  // after a final terminator; an empty body is a blank line
+        return line > 1  // after a final terminator; an empty body is a blank line
     }
 
     // MARK: Profile S
