@@ -152,7 +152,7 @@ extension MTASTS {
 
     // MARK: Field collection
 
-    private enum Key { case version, mode, maxAge, mx, other }
+    enum Key { case version, mode, maxAge, mx, other }
 
     /// Whether `buf[range]` is exactly the ASCII `literal`. A string literal's bytes are a constant, unlike a
     /// `static let` array (a lazily initialised global: every use pays a `swift_once` check).
@@ -173,7 +173,7 @@ extension MTASTS {
     }
 
     @inline(__always)
-    private static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
+    static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
         switch key.count {
         case 2: return buf[key.lowerBound] == 0x6D && buf[key.lowerBound + 1] == 0x78 ? .mx : .other
         case 4: return matches(buf, key, "mode") ? .mode : .other
@@ -184,47 +184,52 @@ extension MTASTS {
         }
     }
 
-    /// Byte ranges in file order: the first eight inline, the rest in an array, so that the `mx` values of a
-    /// typical policy cost no heap allocation. (Reached by `switch`, so that reading one does not copy the
-    /// inline store.)
-    struct RangeList {
-        /// How many ranges there are.
-        private(set) var count = 0
-        private var r0 = 0..<0
-        private var r1 = 0..<0
-        private var r2 = 0..<0
-        private var r3 = 0..<0
-        private var r4 = 0..<0
-        private var r5 = 0..<0
-        private var r6 = 0..<0
-        private var r7 = 0..<0
-        private var overflow: [Range<Int>] = []
+    /// One `mx` value: its bytes and, when the scanner already worked it out, its ``MXShape``.
+    struct MXValue {
+        var range: Range<Int>
+        var shape: MXShape?
+    }
 
-        mutating func append(_ range: Range<Int>) {
+    /// The `mx` values in file order: the first eight inline, the rest in an array, so that a typical policy
+    /// costs no heap allocation. (Stored fields reached by `switch`: reading one copies nothing else.)
+    struct MXValues {
+        /// How many values there are.
+        private(set) var count = 0
+        private var v0 = MXValue(range: 0..<0)
+        private var v1 = MXValue(range: 0..<0)
+        private var v2 = MXValue(range: 0..<0)
+        private var v3 = MXValue(range: 0..<0)
+        private var v4 = MXValue(range: 0..<0)
+        private var v5 = MXValue(range: 0..<0)
+        private var v6 = MXValue(range: 0..<0)
+        private var v7 = MXValue(range: 0..<0)
+        private var overflow: [MXValue] = []
+
+        mutating func append(_ value: MXValue) {
             switch count {
-            case 0: r0 = range
-            case 1: r1 = range
-            case 2: r2 = range
-            case 3: r3 = range
-            case 4: r4 = range
-            case 5: r5 = range
-            case 6: r6 = range
-            case 7: r7 = range
-            default: overflow.append(range)
+            case 0: v0 = value
+            case 1: v1 = value
+            case 2: v2 = value
+            case 3: v3 = value
+            case 4: v4 = value
+            case 5: v5 = value
+            case 6: v6 = value
+            case 7: v7 = value
+            default: overflow.append(value)
             }
             count += 1
         }
 
-        subscript(index: Int) -> Range<Int> {
+        subscript(index: Int) -> MXValue {
             switch index {
-            case 0: return r0
-            case 1: return r1
-            case 2: return r2
-            case 3: return r3
-            case 4: return r4
-            case 5: return r5
-            case 6: return r6
-            case 7: return r7
+            case 0: return v0
+            case 1: return v1
+            case 2: return v2
+            case 3: return v3
+            case 4: return v4
+            case 5: return v5
+            case 6: return v6
+            case 7: return v7
             default: return overflow[index - 8]
             }
         }
@@ -239,7 +244,7 @@ extension MTASTS {
         var version: Range<Int>?
         var mode: Range<Int>?
         var maxAge: Range<Int>?
-        var mx = RangeList()
+        var mx = MXValues()
         var warnings: [Issue] = []
         /// Every distinct key other than the four above, first occurrence only, with its FNV-1a hash.
         var otherKeys: [(hash: UInt64, key: Range<Int>)] = []
@@ -247,8 +252,17 @@ extension MTASTS {
         var otherHashes: Set<UInt64> = []
 
         mutating func add(_ buf: UnsafeBufferPointer<UInt8>, key: Range<Int>, value: Range<Int>, line: Int) {
-            switch classify(buf, key) {
-            case .mx: mx.append(value)
+            add(buf, classify(buf, key), key: key, value: value, line: line)
+        }
+
+        /// Records a field whose key is already classified (as `kind`); `shape` is the `mx` value's, if known.
+        @inline(__always)
+        mutating func add(
+            _ buf: UnsafeBufferPointer<UInt8>, _ kind: Key, key: Range<Int>, value: Range<Int>, line: Int,
+            shape: MXShape? = nil
+        ) {
+            switch kind {
+            case .mx: mx.append(MXValue(range: value, shape: shape))
             case .version:
                 if version == nil { version = value } else { duplicate(buf, key, line) }
             case .mode:
@@ -293,26 +307,61 @@ extension MTASTS {
     /// final terminator has no colon and adds nothing. `PolicyParserDifferentialTests` checks this against
     /// both scanners.
     private static func cleanFields(_ buf: UnsafeBufferPointer<UInt8>, into fields: inout Fields) -> Bool {
+        guard let base = buf.baseAddress else { return false }  // an empty body is a blank line
         let n = buf.count
         var i = 0
         var line = 1
         while i < n {
-            // The key, `ALPHA / DIGIT` then up to 31 of `ALPHA / DIGIT / "_" / "-" / "."`, up to the colon.
+            // The key, `ALPHA / DIGIT` then up to 31 of `ALPHA / DIGIT / "_" / "-" / "."`, up to the colon. The
+            // four keys of §3.2 followed by their colon are recognised by one 8-byte load.
             let keyStart = i
-            guard isAlnum(buf[i]) else { return false }
-            i += 1
-            while i < n {
-                let b = buf[i]
-                if b == 0x3A { break }
-                guard isAlnum(b) || b == 0x5F || b == 0x2D || b == 0x2E else { return false }
-                i += 1
+            var kind = Key.other
+            if n - i >= 8 {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                if word & 0xFF_FFFF == 0x3A_786D {  // "mx:"
+                    kind = .mx
+                    i += 2
+                } else if word == 0x3A65_6761_5F78_616D {  // "max_age:"
+                    kind = .maxAge
+                    i += 7
+                } else if word == 0x3A6E_6F69_7372_6576 {  // "version:"
+                    kind = .version
+                    i += 7
+                } else if word & 0xFF_FFFF_FFFF == 0x3A_6564_6F6D {  // "mode:"
+                    kind = .mode
+                    i += 4
+                }
             }
-            guard i < n, i - keyStart <= 32 else { return false }
+            if kind == .other {
+                guard isAlnum(buf[i]) else { return false }
+                i += 1
+                while i < n {
+                    let b = buf[i]
+                    if b == 0x3A { break }
+                    guard isAlnum(b) || b == 0x5F || b == 0x2D || b == 0x2E else { return false }
+                    i += 1
+                }
+                guard i < n, i - keyStart <= 32 else { return false }
+                kind = classify(buf, keyStart..<i)
+            }
             let key = keyStart..<i
             i += 1
             while i < n && isWSP(buf[i]) { i += 1 }
-            // The value: visible ASCII, SP, UTF-8; HTAB only in the trailing whitespace; ends at LF or CRLF.
             let valueStart = i
+            if kind == .mx {
+                // Usually a bare pattern up to the end of the line: its shape is worked out on the way.
+                let (stop, shape) = scanPattern(buf, i, n)
+                if stop > valueStart
+                    && (stop == n || buf[stop] == 0x0A || (buf[stop] == 0x0D && stop + 1 < n && buf[stop + 1] == 0x0A))
+                {
+                    fields.add(buf, .mx, key: key, value: valueStart..<stop, line: line, shape: shape)
+                    if stop == n { return true }
+                    i = stop + (buf[stop] == 0x0D ? 2 : 1)
+                    line += 1
+                    continue
+                }
+            }
+            // The value: visible ASCII, SP, UTF-8; HTAB only in the trailing whitespace; ends at LF or CRLF.
             var valueEnd = i
             var firstTab = Int.max
             var highBit = false
@@ -338,7 +387,7 @@ extension MTASTS {
             }
             guard valueEnd > valueStart, firstTab >= valueEnd else { return false }
             if highBit && !isValidUTF8(buf[valueStart..<valueEnd]) { return false }
-            fields.add(buf, key: key, value: valueStart..<valueEnd, line: line)
+            fields.add(buf, kind, key: key, value: valueStart..<valueEnd, line: line)
             if i == n { return true }  // the last line, without a terminator
             i += buf[i] == 0x0D ? 2 : 1
             line += 1
@@ -488,54 +537,70 @@ extension MTASTS {
     /// What one `mx` value is, in one pass: a valid `["*."] Domain` (``isMXPattern(_:)``), an IPv4 literal
     /// (``isIPv4Like(_:)``), with an upper-case letter. Both checks ignore case, so they hold for the value
     /// lower-cased too; `upper` is only meaningful when `valid`.
-    private struct MXShape {
+    struct MXShape {
         var valid = false
         var ipv4 = false
         var upper = false
     }
 
     private static func mxShape(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> MXShape {
-        var i = range.lowerBound
-        let end = range.upperBound
-        if i < end && buf[i] == 0x2A {
-            guard i + 1 < end && buf[i + 1] == 0x2E else { return MXShape() }
+        let (stop, shape) = scanPattern(buf, range.lowerBound, range.upperBound)
+        return stop == range.upperBound ? shape : MXShape()
+    }
+
+    /// Scans `buf[start..<limit]` while it holds pattern bytes (letters, digits, dots, hyphens, after a leading
+    /// `*.`), and returns where it stopped and the ``MXShape`` of `buf[start..<stop]`.
+    @inline(__always)
+    private static func scanPattern(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ limit: Int) -> (
+        stop: Int, shape: MXShape
+    ) {
+        var i = start
+        if i < limit && buf[i] == 0x2A {
+            guard i + 1 < limit && buf[i + 1] == 0x2E else { return (i, MXShape()) }
             i += 2
         }
-        guard i < end && end - i <= 253 else { return MXShape() }
+        let domainStart = i
         var shape = MXShape()
+        var broken = false  // a Domain rule failed; scanning goes on to find the stop
         var labelLength = 0
         var previous: UInt8 = 0x2E
         var dots = 0
-        var digitsOnly = true
-        var shortLabels = true
-        while i < end {
+        var onlyDigits = true
+        while i < limit {
             let b = buf[i]
-            if b == 0x2E {
-                if labelLength == 0 || previous == 0x2D { return MXShape() }
+            if (b | 0x20) &- 0x61 < 26 {
+                labelLength += 1
+                onlyDigits = false
+                if b < 0x61 { shape.upper = true }
+            } else if b &- 0x30 < 10 {
+                labelLength += 1
+            } else if b == 0x2E {
+                if labelLength == 0 || previous == 0x2D { broken = true }
                 labelLength = 0
                 dots += 1
-            } else if isDigit(b) {
-                labelLength += 1
-            } else if isAlpha(b) {
-                labelLength += 1
-                digitsOnly = false
-                if b < 0x61 { shape.upper = true }
             } else if b == 0x2D {
-                if labelLength == 0 { return MXShape() }
+                if labelLength == 0 { broken = true }
                 labelLength += 1
-                digitsOnly = false
+                onlyDigits = false
             } else {
-                return MXShape()
+                break
             }
-            if labelLength > 63 { return MXShape() }
-            if labelLength > 3 { shortLabels = false }
+            if labelLength > 63 { broken = true }
             previous = b
             i += 1
         }
-        guard labelLength > 0 && previous != 0x2D else { return MXShape() }
-        shape.valid = true
-        shape.ipv4 = digitsOnly && shortLabels && dots == 3
-        return shape
+        // RFC 5321 `Domain`: 1…253 octets, no empty label, none longer than 63, none ending in a hyphen.
+        shape.valid = !broken && i - domainStart <= 253 && labelLength > 0 && previous != 0x2D
+        if shape.valid && onlyDigits && dots == 3 {
+            // Digits and dots only, four labels: an IPv4 literal if none has more than three digits.
+            var digits = 0
+            shape.ipv4 = true
+            for index in domainStart..<i {
+                digits = buf[index] == 0x2E ? 0 : digits + 1
+                if digits > 3 { shape.ipv4 = false }
+            }
+        }
+        return (i, shape)
     }
 
     /// `buf[range]` with ASCII letters lower-cased.
@@ -572,8 +637,9 @@ extension MTASTS {
         var lenientWarnings: [Issue] = []
         var lenientSeparate = false
         for index in 0..<count {
-            let range = fields.mx[index]
-            let shape = mxShape(buf, range)
+            let value = fields.mx[index]
+            let range = value.range
+            let shape = value.shape ?? mxShape(buf, range)
             var strictString: String?
             if strictFailure == nil {
                 if shape.valid {
