@@ -2,7 +2,7 @@
 
 // The policy-body parsers as they were before the single-scan rewrite (commit 5be3dbb), kept verbatim apart
 // from their container's name and the explicit `MTASTS.` prefixes, as the reference of
-// `PolicyParserDifferentialTests`. The byte helpers they use are copied too, so that a change to the
+// `MTASTSPolicyDifferentialTests`. The byte helpers they use are copied too, so that a change to the
 // library's helpers cannot change the reference. Do not "fix" anything here: it is the old behaviour.
 enum PolicyParserReference {
     typealias Issue = MTASTS.Issue

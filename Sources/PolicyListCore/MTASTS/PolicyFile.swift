@@ -152,12 +152,13 @@ extension MTASTS {
 
     // MARK: Field collection
 
-    enum Key { case version, mode, maxAge, mx, other }
+    private enum Key { case version, mode, maxAge, mx, other }
 
     /// Whether `buf[range]` is exactly the ASCII `literal`. A string literal's bytes are a constant, unlike a
     /// `static let` array (a lazily initialised global: every use pays a `swift_once` check).
     @inline(__always)
-    static func matches(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+    private static func matches(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool
+    {
         guard range.count == literal.utf8CodeUnitCount else { return false }
         let expected = literal.utf8Start
         for index in 0..<range.count where buf[range.lowerBound + index] != expected[index] { return false }
@@ -166,14 +167,14 @@ extension MTASTS {
 
     /// Whether `buf[a]` and `buf[b]` hold the same bytes.
     @inline(__always)
-    static func sameBytes(_ buf: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    private static func sameBytes(_ buf: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
         guard a.count == b.count else { return false }
         for index in 0..<a.count where buf[a.lowerBound + index] != buf[b.lowerBound + index] { return false }
         return true
     }
 
     @inline(__always)
-    static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
+    private static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Key {
         switch key.count {
         case 2: return buf[key.lowerBound] == 0x6D && buf[key.lowerBound + 1] == 0x78 ? .mx : .other
         case 4: return matches(buf, key, "mode") ? .mode : .other
@@ -185,14 +186,14 @@ extension MTASTS {
     }
 
     /// One `mx` value: its bytes and, when the scanner already worked it out, its ``MXShape``.
-    struct MXValue {
+    private struct MXValue {
         var range: Range<Int>
         var shape: MXShape?
     }
 
     /// The `mx` values in file order: the first eight inline, the rest in an array, so that a typical policy
     /// costs no heap allocation. (Stored fields reached by `switch`: reading one copies nothing else.)
-    struct MXValues {
+    private struct MXValues {
         /// How many values there are.
         private(set) var count = 0
         private var v0 = MXValue(range: 0..<0)
@@ -304,7 +305,7 @@ extension MTASTS {
     /// whitespace and its key is an `sts-policy-ext-name` (no whitespace, no colon), so both find the same
     /// colon and key; the value holds a non-whitespace byte, so trimming the line and trimming the value end at
     /// the same byte; no value is empty, so the lenient profile skips no `mx`; the empty segment after a
-    /// final terminator has no colon and adds nothing. `PolicyParserDifferentialTests` checks this against
+    /// final terminator has no colon and adds nothing. `MTASTSPolicyDifferentialTests` checks this against
     /// both scanners.
     private static func cleanFields(_ buf: UnsafeBufferPointer<UInt8>, into fields: inout Fields) -> Bool {
         guard let base = buf.baseAddress else { return false }  // an empty body is a blank line
@@ -537,7 +538,7 @@ extension MTASTS {
     /// What one `mx` value is, in one pass: a valid `["*."] Domain` (``isMXPattern(_:)``), an IPv4 literal
     /// (``isIPv4Like(_:)``), with an upper-case letter. Both checks ignore case, so they hold for the value
     /// lower-cased too; `upper` is only meaningful when `valid`.
-    struct MXShape {
+    private struct MXShape {
         var valid = false
         var ipv4 = false
         var upper = false

@@ -6,7 +6,7 @@ import Testing
 /// 5be3dbb): the same verdicts, reasons, details, warnings in the same order and the same mx strings, byte for
 /// byte, over the corpus bodies, seeded generated bodies in the spirit of `bench/gen.py policy_body` and seeded
 /// random byte mutations of those.
-@Suite struct PolicyParserDifferentialTests {
+@Suite struct MTASTSPolicyDifferentialTests {
     typealias SplitMix = ReconcileReferenceTests.SplitMix
 
     /// Every string of both verdicts as bytes, in order, with the structure around them: `==` on `String`
