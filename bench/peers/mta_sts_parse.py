@@ -9,7 +9,7 @@ mode is none) — copied from resolver.py 1.5.1 lines 148-171, since it is inlin
 the resolver has no strict/lenient distinction, does not reject duplicate keys, unknown lines or bad MX
 patterns. Prints {"bodies", "valid", "seconds"} (the loop only; the file is read first).
 
-Usage (venv python): mta_sts_parse.py FILE
+Usage (venv python): mta_sts_parse.py [--repeat N] FILE   (seconds covers all N rounds)
 """
 import json
 import sys
@@ -45,15 +45,21 @@ def resolver_accepts(body):
 
 
 def main():
-    with open(sys.argv[1], "rb") as f:
+    args = sys.argv[1:]
+    repeat = 1
+    if len(args) == 3 and args[0] == "--repeat":
+        repeat = int(args[1])
+        args = args[2:]
+    with open(args[0], "rb") as f:
         bodies = f.read().split(b"\0")
     start = time.perf_counter()
-    valid = 0
-    for body in bodies:
-        if resolver_accepts(body):
-            valid += 1
+    for _ in range(repeat):
+        valid = 0
+        for body in bodies:
+            if resolver_accepts(body):
+                valid += 1
     seconds = time.perf_counter() - start
-    print(json.dumps({"bodies": len(bodies), "valid": valid, "seconds": seconds}))
+    print(json.dumps({"bodies": len(bodies), "valid": valid, "repeat": repeat, "seconds": seconds}))
 
 
 if __name__ == "__main__":
