@@ -252,6 +252,7 @@ public struct Observations {
         var outcomes: [InsertOutcome] = []
         outcomes.reserveCapacity(items.count)
         var seen: [Identity: (ref: String, hash: String)] = [:]
+        seen.reserveCapacity(items.count)
         // The new rows: their item index and line hash, in order.
         var fresh: [(index: Int, ns: Int64, hash: String)] = []
         fresh.reserveCapacity(items.count)

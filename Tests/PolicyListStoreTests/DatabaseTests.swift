@@ -37,6 +37,40 @@ struct DatabaseTests {
         }
     }
 
+    @Test("a reused statement binds each execution's own bytes: growing, shrinking and past the kept arena size")
+    func reusedStatementBindsFreshBytes() throws {
+        try withTempDirectory { dir in
+            let db = try Database(path: dir + "/t.sqlite")
+            try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a ANY, b ANY, c ANY) STRICT")
+            // Deterministic sizes from a few bytes to 3 MiB and back, texts with NUL and non-ASCII, empty values.
+            let sizes = [0, 1, 7, 300, 70_000, 3 << 20, 5, 0, 1 << 20 + 1, 2, 64]
+            var expected: [[SQLValue]] = []
+            for (index, size) in sizes.enumerated() {
+                let blob = (0..<size).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761 &+ index) >> 7) }
+                let text = String(repeating: "é\u{0}日", count: size / 7) + "#\(index)"
+                let row: [SQLValue] = [.blob(blob), .text(text), index.isMultiple(of: 3) ? .null : .text("")]
+                expected.append(row)
+                try db.execute("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", row)
+            }
+            // The same rows again in one multi-row statement, reused twice with other values in between.
+            let two = "INSERT INTO t (a, b, c) VALUES (?, ?, ?), (?, ?, ?)"
+            try db.execute(two, expected[5] + expected[1])
+            try db.execute(two, expected[2] + expected[8])
+            expected += [expected[5], expected[1], expected[2], expected[8]]
+            let rows = try db.query("SELECT a, b, c FROM t ORDER BY id")
+            #expect(rows.count == expected.count)
+            for (row, want) in zip(rows, expected) {
+                #expect(try [row.value(0), row.value(1), row.value(2)] == want)
+            }
+            // A query's parameter bytes are its own too (compared by value inside SQLite).
+            for want in expected {
+                let count = try db.scalar(
+                    "SELECT count(*) FROM t WHERE a = ? AND b = ?", [want[0], want[1]], as: Int.self)
+                #expect((count ?? 0) >= 1)
+            }
+        }
+    }
+
     @Test("literals and conversions produce the expected values")
     func literals() throws {
         let values: [SQLValue] = [nil, 42, 2.5, "x", true, false]
