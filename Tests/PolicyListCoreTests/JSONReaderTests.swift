@@ -72,6 +72,36 @@ import Testing
         }
     }
 
+    @Test("lineAndColumn, counted eight bytes at a time and resumed, equals a byte-by-byte count at every offset")
+    func lineAndColumnMatchesByteCount() {
+        // Deterministic bytes: stretches full of line feeds among look-alikes (0x0B XOR 0x0A is the 0x01 that
+        // trips the usual approximate zero-byte test; 0x8A, 0x00), and stretches with none.
+        let alphabet: [UInt8] = [0x0A, 0x0B, 0x8A, 0x00, 0x41, 0x20, 0xFF, 0x09]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var bytes: [UInt8] = []
+        for index in 0..<3000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let dense = (index / 500) % 2 == 0
+            bytes.append(alphabet[Int(state >> 61) & (dense ? 7 : 6) | (dense ? 0 : 1)])
+        }
+        bytes.withUnsafeBufferPointer { buffer in
+            var count = StrictJSONReader.LineCount()
+            for offset in [-3, 0] + Array(stride(from: 1, through: 3010, by: 7)) + [5, 2999, 3000, 4000] {
+                var line = 1
+                var lineStart = 0
+                for index in 0..<min(max(offset, 0), buffer.count) where buffer[index] == 0x0A {
+                    line += 1
+                    lineStart = index + 1
+                }
+                let fresh = StrictJSONReader.lineAndColumn(of: offset, in: buffer)
+                let resumed = StrictJSONReader.lineAndColumn(of: offset, in: buffer, from: count)
+                count = resumed.count
+                #expect(fresh.line == line && fresh.column == offset - lineStart + 1, "offset \(offset)")
+                #expect(resumed.line == line && resumed.column == offset - lineStart + 1, "offset \(offset) resumed")
+            }
+        }
+    }
+
     @Test func nestingLimit() throws {
         let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
         #expect(throws: JSONSyntaxError.self) { try StrictJSONReader.read(Array(deep.utf8)) }

@@ -58,18 +58,49 @@ public enum StrictJSONReader {
 
     /// Computes the 1-based line and column of a byte offset.
     public static func lineAndColumn(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
-        var line = 1
-        var lineStart = 0
-        var index = 0
-        let end = min(offset, bytes.count)
+        let found = lineAndColumn(of: offset, in: bytes, from: LineCount())
+        return (found.line, found.column)
+    }
+
+    /// Line feeds counted in the bytes before `end`: lets a caller that asks for several positions in byte order
+    /// count each stretch once.
+    public struct LineCount: Sendable {
+        /// The offset the count reached.
+        public var end = 0
+        /// The line feeds before `end`.
+        public var lineFeeds = 0
+
+        /// No bytes counted yet.
+        public init() {}
+    }
+
+    /// ``lineAndColumn(of:in:)`` counting on from `from` when it does not lie past `offset` (from the start
+    /// otherwise); also returns the count up to `offset`, to resume from. Line feeds are counted eight bytes at
+    /// a time (the exact zero-byte test on the word XOR 0x0A…0A, then a popcount); the line's start is found
+    /// by scanning back from `offset`.
+    public static func lineAndColumn(
+        of offset: Int, in bytes: UnsafeBufferPointer<UInt8>, from: LineCount
+    ) -> (line: Int, column: Int, count: LineCount) {
+        let end = min(max(offset, 0), bytes.count)
+        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let feeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        var count = from.end <= end ? from : LineCount()
+        var index = count.end
+        let raw = UnsafeRawBufferPointer(bytes)
+        while index + 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ feeds
+            // High bit of each byte set exactly where the byte is zero (no borrow between bytes).
+            count.lineFeeds += (~(((word & lows) &+ lows) | word | lows)).nonzeroBitCount
+            index += 8
+        }
         while index < end {
-            if bytes[index] == 0x0A {
-                line += 1
-                lineStart = index + 1
-            }
+            if bytes[index] == 0x0A { count.lineFeeds += 1 }
             index += 1
         }
-        return (line, offset - lineStart + 1)
+        count.end = end
+        var lineStart = end
+        while lineStart > 0, bytes[lineStart - 1] != 0x0A { lineStart -= 1 }
+        return (1 + count.lineFeeds, offset - lineStart + 1, count)
     }
 }
 

@@ -73,18 +73,18 @@ private struct ReadState {
     /// ``countedPositions`` the index is built, so many anomalies stay O(log lines) each.
     var positionsAsked = 0
     static let countedPositions = 8
-    /// Where the last counted position stopped and the line feeds before it.
-    var counted: (end: Int, lineFeeds: Int) = (0, 0)
+    /// Where the last counted position stopped (anomalies mostly come in byte order).
+    var counted = StrictJSONReader.LineCount()
 
     /// `byte N (line L:C)`, as `StrictJSONReader.lineAndColumn` computes it.
     mutating func position(_ offset: Int) -> String {
         positionsAsked += 1
         if lineStarts == nil, positionsAsked <= Self.countedPositions {
-            // Anomalies mostly come in byte order: count on from the previous position when it is not past this one.
-            let from = counted.end <= offset ? counted : (0, 0)
-            let (line, start, end) = Self.lineAndStart(bytes, before: offset, from: from)
-            counted = (end, line - 1)
-            return "byte \(offset) (line \(line):\(offset - start + 1))"
+            let found = bytes.withUnsafeBufferPointer {
+                StrictJSONReader.lineAndColumn(of: offset, in: $0, from: counted)
+            }
+            counted = found.count
+            return "byte \(offset) (line \(found.line):\(found.column))"
         }
         let starts: [Int]
         if let lineStarts {
@@ -121,37 +121,6 @@ private struct ReadState {
         }
         let line = max(1, low)
         return "byte \(offset) (line \(line):\(offset - starts[line - 1] + 1))"
-    }
-
-    /// The 1-based line of `offset` and the offset its line starts at: the line feeds before `offset` are
-    /// counted eight bytes at a time (the exact zero-byte test on the word XOR 0x0A…0A, then a popcount), and
-    /// the last of them is found by scanning back from `offset`.
-    /// `from` resumes an earlier count: `lineFeeds` line feeds in the bytes before `end` (which must be ≤ `offset`);
-    /// the returned `end` is where this count stopped.
-    static func lineAndStart(
-        _ bytes: [UInt8], before offset: Int, from: (end: Int, lineFeeds: Int) = (0, 0)
-    ) -> (line: Int, start: Int, end: Int) {
-        let end = min(max(offset, 0), bytes.count)
-        return bytes.withUnsafeBytes { buffer -> (line: Int, start: Int, end: Int) in
-            let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-            let feeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
-            var lineFeeds = from.lineFeeds
-            var index = min(from.end, end)
-            while index + 8 <= end {
-                let word = buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ feeds
-                // High bit of each byte set exactly where the byte is zero (no borrow between bytes).
-                let zero = ~(((word & lows) &+ lows) | word | lows)
-                lineFeeds += zero.nonzeroBitCount
-                index += 8
-            }
-            while index < end {
-                if buffer[index] == 0x0A { lineFeeds += 1 }
-                index += 1
-            }
-            var start = end
-            while start > 0, buffer[start - 1] != 0x0A { start -= 1 }
-            return (1 + lineFeeds, start, end)
-        }
     }
 
     mutating func warn(_ kind: String, _ detail: String, at offset: Int? = nil, domain: String? = nil) {
